@@ -1,0 +1,13 @@
+"""numnet: neural networks written from scratch on NumPy.
+
+    >>> import numnet
+    >>> from numnet.layers import Dense, ReLU
+    >>> model = numnet.Sequential([Dense(784, 128), ReLU(), Dense(128, 10)])
+"""
+
+from .gradient_check import gradcheck
+from .model import History, Sequential
+
+__version__ = "0.1.0"
+
+__all__ = ["Sequential", "History", "gradcheck", "__version__"]

@@ -1,0 +1,35 @@
+"""Turning raw arrays into what a network eats."""
+
+import numpy as np
+
+
+def scale(images):
+    """uint8 pixels 0..255 -> float32 in [0, 1]."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise TypeError(f"scale expects uint8 pixels (0..255). Received dtype {images.dtype}")
+    return images.astype(np.float32) / np.float32(255)
+
+
+def flatten(images):
+    """(N, h, w, ...) -> (N, h·w·...)."""
+    images = np.asarray(images)
+    if images.ndim < 2:
+        raise ValueError(f"flatten expects a batch of shape (N, ...), got {images.shape}")
+    return images.reshape(len(images), -1)
+
+
+def one_hot(labels, num_classes=None, dtype=np.float32):
+    """Integer labels (N,) -> rows (N, C) with a 1 in each label's column."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"one_hot expects integer labels of shape (N,), got dtype {labels.dtype} and shape {labels.shape}")
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"one_hot: labels must be in the range [0, {num_classes - 1}]; got labels from {labels.min()} to {labels.max()}"
+        )
+    encoded = np.zeros((labels.size, num_classes), dtype=dtype)
+    encoded[np.arange(labels.size), labels] = 1
+    return encoded

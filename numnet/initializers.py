@@ -1,0 +1,80 @@
+"""Initial weights. Every function takes (shape, rng, dtype) and returns a new array.
+
+For a weight of shape (fan_out, fan_in, ...) the fans are fan_in = shape[1]·receptive field and
+fan_out = shape[0]·receptive field. The scales keep the variance of activations roughly constant
+from layer to layer: Glorot for tanh/sigmoid, He for ReLU, LeCun for SELU-like units.
+"""
+
+import numpy as np
+
+
+def _fans(shape):
+    receptive_field = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    fan_in = shape[1] * receptive_field if len(shape) > 1 else shape[0]
+    return fan_in, shape[0] * receptive_field
+
+
+def glorot_uniform(shape, rng, dtype=np.float32):
+    """U(−a, a), a = √(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(shape)
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+
+def glorot_normal(shape, rng, dtype=np.float32):
+    """N(0, σ²), σ = √(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(shape)
+    return (rng.standard_normal(shape) * np.sqrt(2 / (fan_in + fan_out))).astype(dtype)
+
+
+def he_uniform(shape, rng, dtype=np.float32):
+    """U(−a, a), a = √(6 / fan_in)."""
+    fan_in, _ = _fans(shape)
+    limit = np.sqrt(6 / fan_in)
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+
+def he_normal(shape, rng, dtype=np.float32):
+    """N(0, σ²), σ = √(2 / fan_in)."""
+    fan_in, _ = _fans(shape)
+    return (rng.standard_normal(shape) * np.sqrt(2 / fan_in)).astype(dtype)
+
+
+def lecun_normal(shape, rng, dtype=np.float32):
+    """N(0, σ²), σ = √(1 / fan_in)."""
+    fan_in, _ = _fans(shape)
+    return (rng.standard_normal(shape) * np.sqrt(1 / fan_in)).astype(dtype)
+
+
+def small_random(shape, rng, dtype=np.float32):
+    """N(0, 0.01²): the texts' "small random numbers"."""
+    return (rng.standard_normal(shape) * 0.01).astype(dtype)
+
+
+def zeros(shape, rng=None, dtype=np.float32):
+    """All zeros (biases; weights only in demonstrations, since identical units stay identical)."""
+    return np.zeros(shape, dtype=dtype)
+
+
+INITIALIZERS = {
+    f.__name__: f
+    for f in (glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_normal, small_random, zeros)
+}
+
+
+def get(name):
+    """Look up an initializer by name, or raise ValueError listing the choices."""
+    if callable(name):
+        return name
+    if name not in INITIALIZERS:
+        raise ValueError(f"unknown initializer {name!r}; expected one of {sorted(INITIALIZERS)}")
+    return INITIALIZERS[name]
+
+
+def as_generator(rng):
+    """Accept a seed, a numpy Generator or None (fresh entropy) and return a Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be a seed (int), a numpy.random.Generator or None. Received: {rng!r}")

@@ -1,0 +1,68 @@
+"""The Layer contract every building block of a network follows."""
+
+import numpy as np
+
+
+class Layer:
+    """A step of the network: a function with a forward pass and its derivative.
+
+    Forward:  Y = f(X).      Backward: given dY = dL/dY, return dX = dL/dX = dY · ∂Y/∂X,
+    and store dL/dθ for every parameter θ in ``grads`` (overwritten, never accumulated).
+
+    Arrays are batch-first: X has shape (N, ...), one row per sample. ``params`` and ``grads``
+    are dicts with the same keys ({"weight": ..., "bias": ...}); layers without parameters
+    keep both empty. ``forward`` caches only what ``backward`` needs.
+    """
+
+    #: the per-sample input shape this layer requires, or None when any shape is accepted
+    input_shape = None
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+
+    def forward(self, x, training=False):
+        raise NotImplementedError(f"{type(self).__name__} must define forward(x, training=False)")
+
+    def backward(self, grad_output):
+        raise NotImplementedError(f"{type(self).__name__} must define backward(grad_output)")
+
+    def __call__(self, x, training=False):
+        return self.forward(x, training=training)
+
+    def output_shape(self, input_shape):
+        """The per-sample output shape for a per-sample input shape (raises ValueError if it cannot take it)."""
+        return tuple(input_shape)
+
+    def get_config(self):
+        """The constructor arguments that rebuild this layer (used by model files)."""
+        return {}
+
+    def _cached(self, value):
+        """Return a value saved by forward, or explain that backward came first."""
+        if value is None:
+            raise RuntimeError(
+                f"{self!r}: backward() was called before forward(); "
+                "run forward on a batch first so the layer has something to differentiate"
+            )
+        return value
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def as_array(x, layer):
+    """Return x as a floating NumPy array, or raise TypeError naming the layer."""
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{layer!r}: expected an array of numbers, received {type(x).__name__}") from error
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"{layer!r}: expected an array of numbers, received dtype {x.dtype}")
+    if x.dtype.kind != "f":
+        x = x.astype(np.float32)
+    if x.ndim == 0:
+        raise ValueError(f"{layer!r}: expected a batch of shape (N, ...), received a scalar")
+    return x

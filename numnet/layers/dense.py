@@ -1,0 +1,88 @@
+"""The fully connected layer."""
+
+import numpy as np
+
+from .. import initializers
+from ._checks import float_dtype, positive_int
+from .base import Layer, as_array
+
+
+class Dense(Layer):
+    """Fully connected layer: every output is a weighted sum of every input, plus a bias.
+
+    Forward:  Y = X Wᵀ + b          (for one sample x, a column: y = W x + b)
+    Backward: dX = dY W,   dW = dYᵀ X,   db = Σₙ dY      (sums over the batch rows n)
+    Shapes:   X (N, in_features) -> Y (N, out_features);  W (out_features, in_features),  b (out_features,)
+
+    The loss already divides by N, so dW and db come out as batch means.
+
+    Args:
+        in_features: inputs per sample.
+        out_features: outputs per sample (neurons).
+        rng: a seed or numpy.random.Generator for the initial weights (None: fresh entropy).
+        dtype: float type of the parameters, float32 by default; float64 for gradient checks.
+        init: weight initializer name from numnet.initializers (default "glorot_uniform";
+            "he_normal" suits ReLU). Biases start at zero.
+
+    Example:
+        >>> layer = Dense(2, 1, rng=0)
+        >>> layer.weight[...] = [[0.0, 1.0]]; layer.bias[...] = 4.0
+        >>> layer.forward(np.array([[2.0, 3.0]]))     # 0·2 + 1·3 + 4
+        array([[7.]], dtype=float32)
+    """
+
+    def __init__(self, in_features, out_features, *, rng=None, dtype=np.float32, init="glorot_uniform"):
+        super().__init__()
+        self.in_features = positive_int("Dense", "in_features", in_features)
+        self.out_features = positive_int("Dense", "out_features", out_features)
+        dtype = float_dtype("Dense", dtype)
+        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        weight = initializers.get(init)((self.out_features, self.in_features), initializers.as_generator(rng), dtype)
+        self.params = {"weight": weight, "bias": np.zeros(self.out_features, dtype=dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self._x = None
+
+    @property
+    def weight(self):
+        return self.params["weight"]
+
+    @property
+    def bias(self):
+        return self.params["bias"]
+
+    @property
+    def input_shape(self):
+        return (self.in_features,)
+
+    def output_shape(self, input_shape):
+        if tuple(input_shape) != (self.in_features,):
+            raise ValueError(
+                f"{self!r}: expects {self.in_features} features per sample, "
+                f"but the layer before it outputs shape {tuple(input_shape)}"
+                + ("; add a Flatten layer" if len(input_shape) > 1 else "")
+            )
+        return (self.out_features,)
+
+    def forward(self, x, training=False):
+        x = as_array(x, self)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            hint = "; add a Flatten layer" if x.ndim > 2 else ""
+            raise ValueError(
+                f"{self!r}: expected input of shape (N, {self.in_features}), got {x.shape}{hint}"
+            )
+        self._x = x
+        return x @ self.weight.T + self.bias
+
+    def backward(self, grad_output):
+        x = self._cached(self._x)
+        grad_output = np.asarray(grad_output)
+        if grad_output.shape != (x.shape[0], self.out_features):
+            raise ValueError(
+                f"{self!r}: expected grad_output of shape {(x.shape[0], self.out_features)}, got {grad_output.shape}"
+            )
+        self.grads["weight"] = grad_output.T @ x
+        self.grads["bias"] = grad_output.sum(axis=0)
+        return grad_output @ self.weight
+
+    def get_config(self):
+        return {"in_features": self.in_features, "out_features": self.out_features}

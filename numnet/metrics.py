@@ -1,0 +1,41 @@
+"""Classification metrics computed from a model's raw outputs."""
+
+import numpy as np
+
+
+def predicted_classes(y_pred, threshold=0.5):
+    """Class of each row: the largest output for (N, C) outputs, output > threshold for one output."""
+    y_pred = np.asarray(y_pred)
+    if y_pred.ndim == 2 and y_pred.shape[1] > 1:
+        return y_pred.argmax(axis=1)
+    return (y_pred.reshape(len(y_pred)) > threshold).astype(np.int64)
+
+
+def true_classes(y_true):
+    """Class labels from integer labels (N,), one-hot rows (N, C) or 0/1 targets (N, 1)."""
+    y_true = np.asarray(y_true)
+    if y_true.ndim == 2 and y_true.shape[1] > 1:
+        return y_true.argmax(axis=1)
+    return np.rint(y_true.reshape(len(y_true))).astype(np.int64)
+
+
+def accuracy(y_true, y_pred, threshold=0.5):
+    """Fraction of rows whose predicted class equals the true class."""
+    return float(np.mean(predicted_classes(y_pred, threshold) == true_classes(y_true)))
+
+
+def confusion_matrix(y_true, y_pred_classes, num_classes):
+    """C[i, j] = number of samples of true class i predicted as class j."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred_classes)), 1)
+    return matrix
+
+
+def precision_recall(matrix):
+    """Per-class precision C[i,i]/Σⱼ C[j,i] and recall C[i,i]/Σⱼ C[i,j] (0 where nothing was predicted/present)."""
+    correct = np.diag(matrix).astype(np.float64)
+    predicted = matrix.sum(axis=0)
+    present = matrix.sum(axis=1)
+    precision = np.divide(correct, predicted, out=np.zeros_like(correct), where=predicted > 0)
+    recall = np.divide(correct, present, out=np.zeros_like(correct), where=present > 0)
+    return precision, recall

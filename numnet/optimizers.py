@@ -1,0 +1,163 @@
+"""Gradient descent and its refinements: each turns the gradients of a step into new weights.
+
+``step(layers)`` reads every layer's ``params`` and ``grads`` afresh and updates the parameters in
+place. Per-parameter state (velocities, moments) is kept in ``self.state`` under stable names,
+"<layer index>.<parameter key>" such as "0.weight", never under the arrays' identities, so a
+reloaded model or a resumed optimizer cannot point at stale arrays.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def _check_number(owner, name, value, low, high=None, low_inclusive=True):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    ok = ok and (value >= low if low_inclusive else value > low) and (high is None or value < high)
+    if not ok:
+        bound = "[" if low_inclusive else "("
+        high_text = f"{high})" if high is not None else "∞)"
+        raise ValueError(f"{owner}: {name} must be a number in the range {bound}{low}, {high_text}. Received: {name}={value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class. Subclasses define ``_update(name, param, grad)``."""
+
+    def __init__(self, lr):
+        self.lr = _check_number(type(self).__name__, "lr", lr, 0, low_inclusive=False)
+        self.iterations = 0
+        self.state = {}
+
+    def step(self, layers):
+        """Update every parameter of ``layers`` (a list of layers or a Sequential) from its gradient."""
+        layers = getattr(layers, "layers", layers)
+        self.iterations += 1
+        for index, layer in enumerate(layers):
+            for key, param in layer.params.items():
+                grad = layer.grads.get(key)
+                if grad is None or grad.shape != param.shape:
+                    raise RuntimeError(
+                        f"{self!r}: layer {index} ({layer!r}) has no gradient of shape {param.shape} for "
+                        f"{key!r}; call backward before step"
+                    )
+                self._update(f"{index}.{key}", param, grad)
+
+    def _slot(self, name, slot, param):
+        """The optimizer's state array `slot` for a parameter, created as zeros of its dtype."""
+        slots = self.state.setdefault(name, {})
+        if slot not in slots:
+            slots[slot] = np.zeros_like(param)
+        return slots[slot]
+
+    def state_dict(self):
+        """Everything needed to resume exactly: hyperparameters, step count and per-parameter state."""
+        return {
+            "lr": self.lr,
+            "iterations": self.iterations,
+            "state": {name: {k: v.copy() for k, v in slots.items()} for name, slots in self.state.items()},
+        }
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict`` returned (arrays are copied)."""
+        try:
+            self.lr = _check_number(type(self).__name__, "lr", state_dict["lr"], 0, low_inclusive=False)
+            self.iterations = int(state_dict["iterations"])
+            self.state = {
+                name: {k: np.array(v, copy=True) for k, v in slots.items()}
+                for name, slots in state_dict["state"].items()
+            }
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: not an optimizer state ({error})") from error
+
+    def get_config(self):
+        return {"lr": self.lr}
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum and weight decay.
+
+    Update:   g ← ∂L/∂w + λ w                       (λ: weight_decay, only used when > 0)
+              v ← μ v + g    (v = g on the first step; only used when momentum μ > 0)
+              w ← w − lr · v              (or w ← w − lr · (g + μ v) when nesterov=True)
+    With the defaults this is the plain rule w ← w − lr · ∂L/∂w. Same formulas as torch.optim.SGD.
+
+    Args:
+        lr: learning rate (default 0.01).
+        momentum: μ in [0, 1) (default 0).
+        nesterov: use Nesterov momentum (needs momentum > 0).
+        weight_decay: λ ≥ 0, L2 penalty (λ/2)‖w‖² added through the gradient (default 0).
+    """
+
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(lr)
+        self.momentum = _check_number("SGD", "momentum", momentum, 0, 1)
+        self.weight_decay = _check_number("SGD", "weight_decay", weight_decay, 0)
+        if nesterov and self.momentum == 0:
+            raise ValueError("SGD: nesterov=True needs a momentum > 0. Received: momentum=0")
+        self.nesterov = bool(nesterov)
+
+    def _update(self, name, param, grad):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        if self.momentum:
+            first = name not in self.state
+            velocity = self._slot(name, "velocity", param)
+            if first:
+                velocity[...] = grad
+            else:
+                velocity *= self.momentum
+                velocity += grad
+            grad = grad + self.momentum * velocity if self.nesterov else velocity
+        param -= self.lr * grad
+
+    def get_config(self):
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov, "weight_decay": self.weight_decay}
+
+
+class Adam(Optimizer):
+    """Adam: per-weight step sizes from running means of the gradient and of its square.
+
+    Update (step t, g = ∂L/∂w + λ w, λ only used when weight_decay > 0):
+              m ← β₁ m + (1 − β₁) g            v ← β₂ v + (1 − β₂) g²
+              m̂ = m / (1 − β₁ᵗ)                v̂ = v / (1 − β₂ᵗ)
+              w ← w − lr · m̂ / (√v̂ + ε)
+    Same formulas as torch.optim.Adam.
+
+    Args:
+        lr: learning rate (default 1e-3).
+        betas: (β₁, β₂), decay rates of the two running means (default (0.9, 0.999)).
+        eps: ε added to the denominator (default 1e-8).
+        weight_decay: λ ≥ 0, L2 penalty through the gradient (default 0).
+    """
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2). Received: betas={betas!r}")
+        self.betas = (_check_number("Adam", "beta1", betas[0], 0, 1), _check_number("Adam", "beta2", betas[1], 0, 1))
+        self.eps = _check_number("Adam", "eps", eps, 0)
+        self.weight_decay = _check_number("Adam", "weight_decay", weight_decay, 0)
+
+    def _update(self, name, param, grad):
+        beta1, beta2 = self.betas
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        m = self._slot(name, "m", param)
+        v = self._slot(name, "v", param)
+        m *= beta1
+        m += (1 - beta1) * grad
+        v *= beta2
+        v += (1 - beta2) * grad * grad
+        step_size = self.lr / (1 - beta1**self.iterations)
+        denominator = np.sqrt(v) / np.sqrt(1 - beta2**self.iterations) + self.eps
+        param -= step_size * m / denominator
+
+    def get_config(self):
+        return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps, "weight_decay": self.weight_decay}
+
+
+OPTIMIZERS = {cls.__name__: cls for cls in (SGD, Adam)}

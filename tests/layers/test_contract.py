@@ -1,0 +1,65 @@
+"""One contract every layer keeps, checked for all of them."""
+
+import numpy as np
+import pytest
+
+from numnet.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+
+# (factory taking a dtype, per-sample input shape)
+LAYERS = {
+    "Dense": (lambda dtype: Dense(6, 4, rng=0, dtype=dtype), (6,)),
+    "Sigmoid": (lambda dtype: Sigmoid(), (6,)),
+    "Tanh": (lambda dtype: Tanh(), (6,)),
+    "ReLU": (lambda dtype: ReLU(), (6,)),
+    "LeakyReLU": (lambda dtype: LeakyReLU(), (6,)),
+    "Softmax": (lambda dtype: Softmax(), (6,)),
+    "Activation": (lambda dtype: Activation(np.tanh, lambda x: 1 - np.tanh(x) ** 2), (6,)),
+    "Flatten": (lambda dtype: Flatten(), (2, 3)),
+    "Dropout": (lambda dtype: Dropout(0.3, rng=0), (6,)),
+}
+
+
+@pytest.fixture(params=sorted(LAYERS))
+def case(request):
+    return LAYERS[request.param]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shapes_and_dtypes(case, dtype):
+    make, shape = case
+    layer = make(dtype)
+    x = np.random.default_rng(0).normal(size=(5, *shape)).astype(dtype)
+    y = layer.forward(x)
+    assert y.dtype == dtype
+    assert y.shape == (5, *layer.output_shape(shape))
+    dx = layer.backward(np.ones_like(y))
+    assert dx.shape == x.shape and dx.dtype == dtype
+    for key, grad in layer.grads.items():
+        assert grad.shape == layer.params[key].shape and grad.dtype == dtype
+
+
+def test_batch_equals_rows_one_by_one(case):
+    make, shape = case
+    layer = make(np.float64)
+    x = np.random.default_rng(0).normal(size=(4, *shape))
+    batch = layer.forward(x)
+    rows = np.concatenate([layer.forward(x[i : i + 1]) for i in range(len(x))])
+    np.testing.assert_allclose(batch, rows, rtol=1e-12, atol=1e-15)
+
+
+def test_params_and_grads_have_the_same_keys(case):
+    layer = case[0](np.float32)
+    assert set(layer.params) == set(layer.grads)
+
+
+def test_backward_before_forward_fails_clearly(case):
+    make, shape = case
+    layer = make(np.float32)
+    with pytest.raises(RuntimeError, match="backward\\(\\) was called before forward\\(\\)"):
+        layer.backward(np.ones((2, *layer.output_shape(shape)), dtype=np.float32))
+
+
+def test_rejects_non_numeric_input(case):
+    layer = case[0](np.float32)
+    with pytest.raises(TypeError, match="expected an array of numbers"):
+        layer.forward(np.array([["a", "b"]]))

@@ -1,0 +1,15 @@
+import numpy as np
+
+from numnet import gradcheck
+from numnet.layers import Flatten
+
+
+def test_flatten_round_trip():
+    x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    layer = Flatten()
+    y = layer.forward(x)
+    assert y.shape == (2, 12)
+    np.testing.assert_array_equal(y[1], np.arange(12, 24))
+    assert layer.backward(y).shape == (2, 3, 4)
+    assert layer.output_shape((28, 28)) == (784,)
+    assert gradcheck(Flatten(), np.random.default_rng(0).normal(size=(3, 2, 5))).max_error < 1e-6
