@@ -65,16 +65,27 @@ class Sequential:
 
     Args:
         layers: the layers, in order. Consecutive shapes are checked when they can be known.
+        input_shape: optional per-sample input shape, such as (28, 28); checked on every batch.
 
     Example:
         >>> model = Sequential([Dense(2, 3, rng=0), Tanh(), Dense(3, 1, rng=1), Tanh()])
         >>> history = model.fit(x, y, loss=MSE(), optimizer=SGD(0.1), epochs=500, batch_size=4, verbose=0)
     """
 
-    def __init__(self, layers):
+    def __init__(self, layers, input_shape=None):
         if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
             raise TypeError(f"Sequential expects a list of layers. Received: {type(layers).__name__}")
+        if input_shape is not None:
+            try:
+                input_shape = tuple(int(d) for d in input_shape)
+            except (TypeError, ValueError):
+                raise TypeError(f"input_shape must be a tuple of positive integers. Received: {input_shape!r}") from None
+            if not input_shape or min(input_shape) <= 0:
+                raise ValueError(f"input_shape must be a tuple of positive integers. Received: {input_shape!r}")
+        self.input_shape = input_shape
         self.layers = []
+        #: JSON-able facts saved with the model (what it was trained on, class names, ...)
+        self.metadata = {}
         for layer in layers:
             self.add(layer)
 
@@ -96,7 +107,7 @@ class Sequential:
 
     def output_shapes(self):
         """Per-sample output shape of each layer, None where it cannot be known before data arrives."""
-        shapes, shape = [], None
+        shapes, shape = [], self.input_shape
         for layer in self.layers:
             if shape is None and layer.input_shape is not None:
                 shape = layer.input_shape
@@ -122,6 +133,10 @@ class Sequential:
             raise TypeError(f"{name} must be an array of numbers. Received dtype {x.dtype}")
         if x.ndim < 2:
             raise ValueError(f"{name} must be a batch of shape (N, features), got {x.shape}; for one sample use x[None]")
+        if self.input_shape is not None and x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"{name} has shape {x.shape}; this model expects (N, {', '.join(map(str, self.input_shape))})"
+            )
         x = x.astype(self.dtype, copy=False)
         if not np.isfinite(x).all():
             raise ValueError(f"{name} contains NaN or infinite values")
@@ -211,7 +226,8 @@ class Sequential:
         rng = np.random.default_rng(seed)
         history = History()
         batches = range(0, len(x), batch_size)
-        with _stop_after_batch_on_ctrl_c() as request:
+        # overflow in a diverging run surfaces as the non-finite-loss error below, not as NumPy warnings
+        with _stop_after_batch_on_ctrl_c() as request, np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(1, epochs + 1):
                 order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
                 progress = EpochProgress(epoch, epochs, len(batches), verbose)
@@ -248,11 +264,21 @@ class Sequential:
                         file=sys.stderr,
                     )
                     break
+                self._check_finite_params(epoch)
                 if validation_data is not None:
                     logs.update({f"val_{k}": v for k, v in self.evaluate(*validation_data, loss=loss).items()})
                 history.append(epoch, logs)
                 progress.close(logs)
         return history
+
+    def _check_finite_params(self, epoch):
+        for index, layer in enumerate(self.layers):
+            for key, param in layer.params.items():
+                if not np.isfinite(param).all():
+                    raise FloatingPointError(
+                        f"parameter {index}.{key} became NaN or infinite in epoch {epoch}: training diverged. "
+                        "Try a lower learning rate."
+                    )
 
     def evaluate(self, x, y, *, loss, batch_size=256):
         """Mean loss (and accuracy for classification losses) over x, y in inference mode."""
@@ -265,6 +291,14 @@ class Sequential:
         if accuracy is not None:
             results["accuracy"] = accuracy
         return results
+
+    # -- files ------------------------------------------------------------------------------------
+
+    def save(self, path, metadata=None):
+        """Save to a safetensors model file (atomically); reload with numnet.load(path)."""
+        from .serialization import save_model
+
+        save_model(self, path, metadata)
 
     # -- description ------------------------------------------------------------------------------
 

@@ -33,3 +33,26 @@ def one_hot(labels, num_classes=None, dtype=np.float32):
     encoded = np.zeros((labels.size, num_classes), dtype=dtype)
     encoded[np.arange(labels.size), labels] = 1
     return encoded
+
+
+def stratified_split(labels, test_fraction, seed):
+    """Indices (train, test) with each class split in the same proportion, reproducibly.
+
+    The number of test samples per class is allocated by largest remainder, so the test set has
+    exactly round(test_fraction · N) samples.
+    """
+    labels = np.asarray(labels)
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in the range (0, 1). Received: {test_fraction!r}")
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    exact = counts * test_fraction
+    per_class = np.floor(exact).astype(int)
+    shortfall = int(round(test_fraction * len(labels))) - per_class.sum()
+    per_class[np.argsort(-(exact - per_class), kind="stable")[:shortfall]] += 1
+    train, test = [], []
+    for cls, n_test in zip(classes, per_class):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        test.append(members[:n_test])
+        train.append(members[n_test:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))

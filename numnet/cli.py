@@ -1,0 +1,152 @@
+"""The `numnet` command: parses arguments and calls numnet.runs. Nothing else lives here."""
+
+import argparse
+import json
+import sys
+
+from . import __version__
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def build_parser():
+    from .runs import ACTIVATIONS, DATASETS, OPTIMIZERS, TrainConfig
+
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(prog="numnet", description="Neural networks from scratch on NumPy: train and use a digit recognizer.")
+    parser.add_argument("--version", action="version", version=f"numnet {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a digit recognizer and write a run folder",
+                                description="Train an MLP digit recognizer; writes the model, history and pictures to a run folder.")
+    train.add_argument("--dataset", choices=DATASETS, default=defaults.dataset, help="default: %(default)s (embedded, offline)")
+    train.add_argument("--hidden", type=_positive_int, nargs="+", default=list(defaults.hidden), metavar="SIZE",
+                       help="hidden layer sizes (default: %(default)s)")
+    train.add_argument("--activation", choices=list(ACTIVATIONS), default=defaults.activation, help="default: %(default)s")
+    train.add_argument("--dropout", type=_fraction, default=defaults.dropout, help="dropout after each hidden layer (default: %(default)s)")
+    train.add_argument("--optimizer", choices=list(OPTIMIZERS), default=defaults.optimizer, help="default: %(default)s")
+    train.add_argument("--lr", type=_positive_float, default=defaults.lr, help="learning rate (default: %(default)s)")
+    train.add_argument("--momentum", type=_fraction, default=defaults.momentum, help="SGD momentum (default: %(default)s)")
+    train.add_argument("--epochs", type=_positive_int, default=defaults.epochs, help="default: %(default)s")
+    train.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size, help="default: %(default)s")
+    train.add_argument("--seed", type=int, default=defaults.seed, help="seed of weights, batch order and dropout (default: %(default)s)")
+    train.add_argument("--out", help="run folder (default: runs/<date-time>)")
+    train.add_argument("--data-dir", help="folder holding the MNIST / Fashion-MNIST files (or set NUMNET_DATA)")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    evaluate = commands.add_parser("evaluate", help="accuracy, per-class precision and recall, confusion matrix")
+    evaluate.add_argument("model", help="a model file written by numnet train")
+    evaluate.add_argument("--dataset", choices=DATASETS, help="default: the dataset the model was trained on")
+    evaluate.add_argument("--data-dir", help="folder holding the MNIST / Fashion-MNIST files")
+
+    predict = commands.add_parser("predict", help="read digits from PNG or JPEG images")
+    predict.add_argument("model", help="a model file written by numnet train")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="photos or scans of single digits, any size")
+    predict.add_argument("--json", action="store_true", help="machine-readable output")
+
+    summary = commands.add_parser("summary", help="the architecture and parameter counts of a model file")
+    summary.add_argument("model", help="a model file")
+    return parser
+
+
+def _train(args):
+    from .runs import TrainConfig, train
+
+    config = TrainConfig(
+        dataset=args.dataset, hidden=tuple(args.hidden), activation=args.activation, dropout=args.dropout,
+        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, epochs=args.epochs, batch_size=args.batch_size,
+        seed=args.seed, data_dir=args.data_dir, out=args.out, verbose=0 if args.quiet else 1,
+    )
+    result = train(config)
+    state = "stopped early (Ctrl-C)" if result.interrupted else "done"
+    print(f"Training {state} in {result.seconds:.1f} s. Test accuracy: {result.test_accuracy:.2%} on {config.dataset}")
+    print(f"Run folder: {result.folder}")
+    for path in result.files:
+        print(f"  {path.name}")
+
+
+def _evaluate(args):
+    from .runs import evaluate
+    from .serialization import load_model
+
+    report = evaluate(load_model(args.model), args.dataset, args.data_dir, source=args.model)
+    print(f"Accuracy: {report.accuracy:.2%}")
+    width = max(len("class"), *(len(n) for n in report.class_names))
+    print(f"{'class':>{width}}  precision  recall")
+    for name, p, r in zip(report.class_names, report.precision, report.recall):
+        print(f"{name:>{width}}  {p:9.2%}  {r:6.2%}")
+    print("Confusion matrix (rows: true class, columns: predicted):")
+    cell = max(4, len(str(report.confusion.max())) + 1)
+    print(" " * (width + 1) + "".join(f"{i:>{cell}}" for i in range(len(report.class_names))))
+    for name, row in zip(report.class_names, report.confusion):
+        print(f"{name:>{width}} " + "".join(f"{count:>{cell}}" for count in row))
+
+
+def _predict(args):
+    from .runs import predict_images
+    from .serialization import load_model
+
+    results = predict_images(load_model(args.model), args.images, source=args.model)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    for result in results:
+        top = ", ".join(f"{t['class']} {t['probability']:.1%}" for t in result["top"])
+        print(f"{result['image']}: {result['prediction']}   ({top})")
+
+
+def _summary(args):
+    from .serialization import load_model
+
+    model = load_model(args.model)
+    model.summary()
+    for key in ("dataset", "test_accuracy", "input"):
+        if key in model.metadata:
+            print(f"{key}: {model.metadata[key]}")
+
+
+def main(argv=None):
+    """Entry point of the console script; returns the exit status (0 ok, 1 error, 2 usage)."""
+    args = build_parser().parse_args(argv)
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary}
+    try:
+        handlers[args.command](args)
+    except (ValueError, OSError, FloatingPointError) as error:  # DatasetError and ModelFormatError are ValueErrors
+        print(f"numnet {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"numnet {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

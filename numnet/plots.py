@@ -1,0 +1,83 @@
+"""Pictures of a training run, written as PNG files with matplotlib (no display needed)."""
+
+import numpy as np
+
+from ._files import atomic_write
+
+
+def _figure(width, height):
+    from matplotlib.figure import Figure  # no pyplot: works without a display and without global state
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _save(figure, path):
+    with atomic_write(path) as file:
+        figure.savefig(file, format="png")
+
+
+def plot_history(history, path):
+    """Loss and accuracy per epoch, training and validation, side by side."""
+    figure = _figure(10, 4)
+    panels = [name for name in ("loss", "accuracy") if name in history]
+    for i, name in enumerate(panels, 1):
+        axes = figure.add_subplot(1, len(panels), i)
+        epochs = np.arange(1, len(history[name]) + 1)
+        axes.plot(epochs, history[name], marker="o", label="training")
+        if f"val_{name}" in history:
+            axes.plot(epochs, history[f"val_{name}"], marker="o", label="validation")
+        axes.set(xlabel="epoch", ylabel=name, title=name.capitalize())
+        axes.grid(alpha=0.3)
+        axes.legend()
+    _save(figure, path)
+
+
+def plot_confusion_matrix(matrix, class_names, path):
+    """Counts of true class (rows) against predicted class (columns)."""
+    figure = _figure(7, 6)
+    axes = figure.add_subplot()
+    image = axes.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axes)
+    ticks = np.arange(len(class_names))
+    axes.set_xticks(ticks, class_names, rotation=45, ha="right")
+    axes.set_yticks(ticks, class_names)
+    axes.set(xlabel="predicted", ylabel="true", title=f"Confusion matrix ({np.trace(matrix)}/{matrix.sum()} right)")
+    threshold = matrix.max() / 2
+    for (row, col), count in np.ndenumerate(matrix):
+        if count:
+            axes.text(col, row, str(count), ha="center", va="center", fontsize=8,
+                      color="white" if count > threshold else "black")
+    _save(figure, path)
+
+
+def plot_misclassified(images, y_true, y_pred, class_names, path, limit=36):
+    """A grid of the first `limit` test images the model got wrong, titled true -> predicted."""
+    all_wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))
+    wrong = all_wrong[:limit]
+    columns = 6
+    rows = max(1, int(np.ceil(len(wrong) / columns)))
+    figure = _figure(columns * 1.6, rows * 1.8)
+    figure.suptitle(f"Misclassified test images ({len(wrong)} of {len(all_wrong)} shown): true -> predicted")
+    for i, index in enumerate(wrong):
+        axes = figure.add_subplot(rows, columns, i + 1)
+        axes.imshow(images[index], cmap="gray_r")
+        axes.set_title(f"{class_names[y_true[index]]} -> {class_names[y_pred[index]]}", fontsize=8, color="firebrick")
+        axes.axis("off")
+    if len(wrong) == 0:
+        figure.add_subplot().text(0.5, 0.5, "no mistakes", ha="center", va="center")
+    _save(figure, path)
+
+
+def plot_first_layer_weights(weight, path, image_shape=(28, 28), limit=64):
+    """The first Dense layer's weights, one image per neuron: what each hidden unit looks for."""
+    weight = np.asarray(weight)[:limit]
+    columns = 8
+    rows = int(np.ceil(len(weight) / columns))
+    figure = _figure(columns * 1.2, rows * 1.2 + 0.4)
+    figure.suptitle(f"First layer weights ({len(weight)} neurons; red positive, blue negative)")
+    for i, row in enumerate(weight):
+        axes = figure.add_subplot(rows, columns, i + 1)
+        extent = np.abs(row).max() or 1
+        axes.imshow(row.reshape(image_shape), cmap="RdBu_r", vmin=-extent, vmax=extent)
+        axes.axis("off")
+    _save(figure, path)

@@ -1,0 +1,219 @@
+"""The digit recognizer end to end: data by name, the default model, a training run and its folder.
+
+What ``numnet train`` does, as library functions (the CLI only parses arguments and calls these).
+"""
+
+import csv
+import datetime
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import metrics, plots
+from ._files import atomic_write
+from .datasets import (
+    FASHION_MNIST_CLASSES,
+    load_digits_sample,
+    load_fashion_mnist,
+    load_mnist,
+    scale,
+    stratified_split,
+)
+from .functional import softmax
+from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Tanh
+from .losses import CrossEntropy
+from .model import Sequential
+from .optimizers import SGD, Adam
+
+DATASETS = ("digits-sample", "mnist", "fashion-mnist")
+ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+# He initialisation keeps ReLU-family activations alive; Glorot suits the squashing functions
+INITS = {"relu": "he_normal", "leaky_relu": "he_normal", "tanh": "glorot_uniform", "sigmoid": "glorot_uniform"}
+OPTIMIZERS = {"adam": Adam, "sgd": SGD}
+DIGIT_CLASSES = tuple(str(d) for d in range(10))
+VALIDATION_FRACTION = 0.1
+
+
+def class_names(dataset):
+    return FASHION_MNIST_CLASSES if dataset == "fashion-mnist" else DIGIT_CLASSES
+
+
+def load_dataset(name, data_dir=None, progressbar=True):
+    """(x_train, y_train), (x_test, y_test) of a named dataset: uint8 images (N, 28, 28), uint8 labels."""
+    if name == "digits-sample":
+        return load_digits_sample()
+    if name == "mnist":
+        return load_mnist(data_dir, progressbar=progressbar)
+    if name == "fashion-mnist":
+        return load_fashion_mnist(data_dir, progressbar=progressbar)
+    raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+
+
+def build_mlp(hidden=(256, 128), activation="relu", dropout=0.2, seed=0, classes=10):
+    """28×28 images -> Flatten -> [Dense -> activation -> Dropout] per hidden size -> Dense(classes) logits."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
+    rng = np.random.default_rng(seed)
+    layers, width = [Flatten()], 28 * 28
+    for size in hidden:
+        layers += [Dense(width, size, rng=rng, init=INITS[activation]), ACTIVATIONS[activation]()]
+        if dropout:
+            layers.append(Dropout(dropout, rng=rng))
+        width = size
+    layers.append(Dense(width, classes, rng=rng))
+    return Sequential(layers, input_shape=(28, 28))
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (all of it is saved in the run folder)."""
+
+    dataset: str = "digits-sample"
+    hidden: tuple = (256, 128)
+    activation: str = "relu"
+    dropout: float = 0.2
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.0
+    epochs: int = 20
+    batch_size: int = 64
+    seed: int = 0
+    data_dir: str = None
+    out: str = None
+    verbose: int = 1
+
+
+@dataclass
+class RunResult:
+    folder: Path
+    model: Sequential
+    history: dict
+    test_accuracy: float
+    seconds: float
+    interrupted: bool
+    files: list = field(default_factory=list)
+
+
+def default_run_folder(root="runs"):
+    return Path(root) / datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+
+
+def _optimizer(config):
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
+    if config.optimizer == "sgd":
+        return SGD(config.lr, momentum=config.momentum)
+    if config.momentum:
+        raise ValueError("momentum applies to --optimizer sgd only; Adam keeps its own running means")
+    return Adam(config.lr)
+
+
+def train(config, print_fn=print):
+    """Train the digit model described by ``config``, write the run folder, and return a RunResult."""
+    optimizer = _optimizer(config)
+    model = build_mlp(config.hidden, config.activation, config.dropout, config.seed)
+    folder = Path(config.out) if config.out else default_run_folder()  # created when the first file is saved
+
+    (x_train, y_train), (x_test, y_test) = load_dataset(config.dataset, config.data_dir, progressbar=config.verbose > 0)
+    train_index, val_index = stratified_split(y_train, VALIDATION_FRACTION, config.seed)
+    x_fit, y_fit = scale(x_train[train_index]), y_train[train_index]
+    validation = (scale(x_train[val_index]), y_train[val_index])
+
+    started = time.perf_counter()
+    history = model.fit(
+        x_fit, y_fit, loss=CrossEntropy(), optimizer=optimizer, epochs=config.epochs, batch_size=config.batch_size,
+        seed=config.seed, validation_data=validation, verbose=config.verbose,
+    )
+    seconds = time.perf_counter() - started
+
+    names = class_names(config.dataset)
+    predicted = model.predict(scale(x_test)).argmax(axis=1)
+    test_accuracy = float(np.mean(predicted == y_test))
+    matrix = metrics.confusion_matrix(y_test, predicted, len(names))
+    model.metadata = {
+        "dataset": config.dataset,
+        "class_names": list(names),
+        "input": "28x28 grayscale, light ink on dark, scaled to [0, 1]",
+        "test_accuracy": test_accuracy,
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
+    }
+
+    files = [folder / "model.safetensors", folder / "history.csv", folder / "config.json", folder / "curves.png",
+             folder / "confusion_matrix.png", folder / "misclassified.png", folder / "first_layer_weights.png"]
+    model.save(files[0])
+    write_history_csv(history.history, files[1])
+    with atomic_write(files[2], "w") as file:
+        json.dump(model.metadata, file, indent=2)
+    if history.history:
+        plots.plot_history(history.history, files[3])
+    else:
+        files.remove(files[3])
+    plots.plot_confusion_matrix(matrix, names, folder / "confusion_matrix.png")
+    plots.plot_misclassified(x_test, y_test, predicted, names, folder / "misclassified.png")
+    first_dense = next(layer for layer in model.layers if isinstance(layer, Dense))
+    plots.plot_first_layer_weights(first_dense.weight, folder / "first_layer_weights.png")
+    return RunResult(folder, model, history.history, test_accuracy, seconds, history.interrupted, files)
+
+
+def write_history_csv(history, path):
+    """One row per epoch: epoch, then each metric."""
+    keys = list(history)
+    epochs = len(next(iter(history.values()), []))
+    with atomic_write(path, "w") as file:
+        writer = csv.writer(file)
+        writer.writerow(["epoch", *keys])
+        for i in range(epochs):
+            writer.writerow([i + 1, *(f"{history[k][i]:.6f}" for k in keys)])
+
+
+@dataclass
+class Evaluation:
+    accuracy: float
+    precision: np.ndarray
+    recall: np.ndarray
+    confusion: np.ndarray
+    class_names: tuple
+
+
+def check_model_fits(model, source="model"):
+    """Raise ValueError unless the model takes 28×28 images and gives 10 scores."""
+    try:
+        out = model.predict(np.zeros((1, 28, 28), dtype=np.float32))
+    except ValueError as error:
+        raise ValueError(f"{source} does not fit 28x28 images: {error}") from None
+    if out.shape != (1, 10):
+        raise ValueError(f"{source} gives {out.shape[1]} outputs per image; expected 10 class scores")
+
+
+def evaluate(model, dataset=None, data_dir=None, source="model"):
+    """Accuracy, per-class precision and recall, and the confusion matrix on a dataset's test split."""
+    dataset = dataset or model.metadata.get("dataset", "digits-sample")
+    check_model_fits(model, source)
+    _, (x_test, y_test) = load_dataset(dataset, data_dir)
+    predicted = model.predict(scale(x_test)).argmax(axis=1)
+    names = class_names(dataset)
+    matrix = metrics.confusion_matrix(y_test, predicted, len(names))
+    precision, recall = metrics.precision_recall(matrix)
+    return Evaluation(float(np.mean(predicted == y_test)), precision, recall, matrix, names)
+
+
+def predict_images(model, paths, top=3, source="model"):
+    """For each image file: the predicted class and the `top` most likely classes with probabilities."""
+    from .images import load_digit
+
+    check_model_fits(model, source)
+    names = model.metadata.get("class_names") or list(DIGIT_CLASSES)
+    digits = np.stack([load_digit(path) for path in paths])
+    probabilities = softmax(model.predict(digits).astype(np.float64))
+    results = []
+    for path, row in zip(paths, probabilities):
+        best = np.argsort(-row)[:top]
+        results.append({
+            "image": str(path),
+            "prediction": names[best[0]],
+            "top": [{"class": names[i], "probability": round(float(row[i]), 6)} for i in best],
+        })
+    return results

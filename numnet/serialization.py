@@ -1,0 +1,140 @@
+"""Model files: weights as safetensors, the architecture as JSON in its metadata. No pickle anywhere.
+
+Loading can never run code: layer types come from a closed list of numnet's own names, their
+arguments go through the layers' own checks, and a SHA-256 of every tensor catches a flipped byte
+(safetensors itself does not checksum the data). Saving is atomic.
+
+Metadata keys: "format" = "numnet", "format_version", "architecture" (JSON list of
+{"type", "config"}), "sha256" (of the tensors), "metadata" (JSON, the caller's own).
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ._files import atomic_write
+from .errors import ModelFormatError
+from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+
+FORMAT_VERSION = 1
+LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Flatten, Dropout)}
+
+
+def _tensor_digest(tensors):
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def save_model(model, path, metadata=None):
+    """Write ``model`` (a Sequential) to ``path`` atomically; ``metadata`` is any JSON-able dict kept with it."""
+    from safetensors.numpy import save
+
+    architecture, tensors = [], {}
+    for index, layer in enumerate(model.layers):
+        name = type(layer).__name__
+        if LAYER_TYPES.get(name) is not type(layer):
+            raise ModelFormatError(
+                f"cannot save layer {index}, {layer!r}: model files hold only numnet's own layers "
+                f"({', '.join(LAYER_TYPES)}); an Activation built from custom functions cannot be saved"
+            )
+        architecture.append({"type": name, "config": layer.get_config()})
+        for key, value in layer.params.items():
+            tensors[f"{index}.{key}"] = np.ascontiguousarray(value)
+    try:
+        extra = json.dumps(metadata if metadata is not None else getattr(model, "metadata", {}))
+    except TypeError as error:
+        raise TypeError(f"model metadata must be JSON-serializable: {error}") from None
+    header = {
+        "format": "numnet",
+        "format_version": str(FORMAT_VERSION),
+        "architecture": json.dumps(architecture),
+        "input_shape": json.dumps(model.input_shape),
+        "sha256": _tensor_digest(tensors),
+        "metadata": extra,
+    }
+    payload = save(tensors, metadata=header)
+    with atomic_write(path) as file:
+        file.write(payload)
+
+
+def load_model(path):
+    """Read a model file written by ``save_model``; raise ModelFormatError naming the file and the problem."""
+    from safetensors import safe_open
+
+    from .model import Sequential
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFormatError(f"{path}: no such model file")
+
+    def fail(problem):
+        return ModelFormatError(f"{path}: {problem}")
+
+    try:
+        with safe_open(str(path), framework="numpy") as file:
+            header = file.metadata() or {}
+            tensors = {name: file.get_tensor(name) for name in file.keys()}
+    except Exception as error:  # safetensors raises its own error types for every kind of damage
+        raise fail(f"not a readable safetensors file ({type(error).__name__}: {error})") from None
+
+    if header.get("format") != "numnet":
+        raise fail("not a numnet model file (its metadata has no format=numnet)")
+    version = header.get("format_version", "?")
+    if version != str(FORMAT_VERSION):
+        raise fail(f"model format version {version!r}; this numnet reads version {FORMAT_VERSION}")
+    if _tensor_digest(tensors) != header.get("sha256"):
+        raise fail("the weights do not match their SHA-256 checksum: the file is corrupted or was modified")
+    try:
+        architecture = json.loads(header["architecture"])
+        input_shape = json.loads(header.get("input_shape", "null"))
+        metadata = json.loads(header.get("metadata", "{}"))
+    except (KeyError, json.JSONDecodeError) as error:
+        raise fail(f"the architecture metadata is not valid JSON ({error})") from None
+    if not isinstance(architecture, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("config"), dict) for item in architecture
+    ):
+        raise fail("the architecture must be a list of {'type': ..., 'config': {...}} entries")
+
+    layers = []
+    for index, item in enumerate(architecture):
+        cls = LAYER_TYPES.get(item.get("type"))
+        if cls is None:
+            raise fail(f"layer {index} has unknown type {item.get('type')!r}; known types: {', '.join(LAYER_TYPES)}")
+        config = dict(item["config"])
+        if cls is Dense:
+            # check the sizes against the tensors before building: a hostile file may claim huge ones
+            weight = tensors.get(f"{index}.weight")
+            claimed = (config.get("out_features"), config.get("in_features"))
+            if weight is None or weight.shape != claimed:
+                found = None if weight is None else weight.shape
+                raise fail(f"layer {index} (Dense) claims a weight of shape {claimed} but the file holds {found}")
+            config.update(rng=0, dtype=weight.dtype)
+        try:
+            layers.append(cls(**config))
+        except (TypeError, ValueError) as error:
+            raise fail(f"layer {index} ({item['type']}) has invalid arguments: {error}") from None
+
+    expected = {f"{i}.{key}" for i, layer in enumerate(layers) for key in layer.params}
+    if expected != set(tensors):
+        missing, unexpected = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
+        raise fail(f"the weights do not match the architecture (missing: {missing}, unexpected: {unexpected})")
+    for index, layer in enumerate(layers):
+        for key, param in layer.params.items():
+            tensor = tensors[f"{index}.{key}"]
+            if tensor.shape != param.shape or tensor.dtype != param.dtype:
+                raise fail(f"tensor {index}.{key} has shape {tensor.shape} {tensor.dtype}, expected {param.shape} {param.dtype}")
+            if not np.isfinite(tensor).all():
+                raise fail(f"tensor {index}.{key} contains NaN or infinite values")
+            param[...] = tensor
+    try:
+        model = Sequential(layers, input_shape=input_shape)
+    except (TypeError, ValueError) as error:
+        raise fail(f"the layers do not fit together: {error}") from None
+    model.metadata = metadata if isinstance(metadata, dict) else {}
+    return model

@@ -1,0 +1,121 @@
+import warnings
+
+import numpy as np
+import pytest
+
+from numnet import gradcheck
+from numnet.losses import MSE, BinaryCrossEntropy, CrossEntropy
+
+
+def test_mse_worked_example():
+    assert MSE()(np.array([1, 0, 0, 1]), np.array([0.0, 0, 0, 0])) == pytest.approx(0.5, rel=1e-15)
+
+
+def test_mse_gradient_hand_worked():
+    # L = ((ŷ1 − y1)² + (ŷ2 − y2)²) / 2, so dL/dŷ = (ŷ − y): for ŷ = [3, 1], y = [1, 1] that is [2, 0]
+    np.testing.assert_allclose(MSE().gradient(np.array([[1.0, 1.0]]), np.array([[3.0, 1.0]])), [[2.0, 0.0]])
+
+
+def test_cross_entropy_hand_worked():
+    # logits [0, ln 3]: softmax [1/4, 3/4]; label 1 -> L = −ln(3/4); dL/dz = [1/4, 3/4] − [0, 1] = [1/4, −1/4]
+    z = np.array([[0.0, np.log(3.0)]])
+    assert CrossEntropy()(np.array([1]), z) == pytest.approx(-np.log(0.75), rel=1e-14)
+    np.testing.assert_allclose(CrossEntropy().gradient(np.array([1]), z), [[0.25, -0.25]], rtol=1e-14)
+
+
+def test_cross_entropy_labels_and_one_hot_agree():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(6, 4))
+    labels = rng.integers(0, 4, 6)
+    one_hot = np.eye(4)[labels]
+    loss = CrossEntropy()
+    assert loss(labels, z) == pytest.approx(loss(one_hot, z), rel=1e-14)
+    np.testing.assert_allclose(loss.gradient(labels, z), loss.gradient(one_hot, z), rtol=1e-14)
+
+
+RNG = np.random.default_rng(0)
+CASES = {
+    "MSE": (MSE(), lambda n: RNG.normal(size=(n, 3)), lambda n: RNG.normal(size=(n, 3))),
+    "BCE": (BinaryCrossEntropy(), lambda n: RNG.uniform(0.05, 0.95, (n, 2)), lambda n: RNG.integers(0, 2, (n, 2))),
+    "BCE-logits": (BinaryCrossEntropy(from_logits=True), lambda n: RNG.normal(size=(n, 1)) * 3, lambda n: RNG.integers(0, 2, (n, 1))),
+    "CE-labels": (CrossEntropy(), lambda n: RNG.normal(size=(n, 5)), lambda n: RNG.integers(0, 5, n)),
+    "CE-soft": (CrossEntropy(), lambda n: RNG.normal(size=(n, 5)), lambda n: RNG.dirichlet(np.ones(5), n)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("batch", [1, 4, 17])
+def test_gradcheck(name, batch):
+    loss, make_pred, make_true = CASES[name]
+    result = gradcheck(loss, make_pred(batch), make_true(batch))
+    assert result.max_error < 1e-6, str(result)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradient_keeps_prediction_dtype(name):
+    loss, make_pred, make_true = CASES[name]
+    pred = make_pred(3).astype(np.float32)
+    assert loss.gradient(make_true(3), pred).dtype == np.float32
+    value, grad = loss.value_and_gradient(make_true(3), pred)
+    assert isinstance(value, float) and grad.dtype == np.float32
+
+
+def test_extreme_logits_stay_finite_without_warnings():
+    z = np.array([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, 1000.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = CrossEntropy()(np.array([1, 2]), z)
+        grad = CrossEntropy().gradient(np.array([1, 2]), z)
+        bce = BinaryCrossEntropy(from_logits=True)
+        logits = np.array([[1000.0], [-1000.0]])
+        b_value, b_grad = bce(np.array([0, 1]), logits), bce.gradient(np.array([0, 1]), logits)
+        saturated = BinaryCrossEntropy()(np.array([0.0, 1.0]), np.array([1.0, 0.0]))
+    assert value == pytest.approx(1000.0) and np.isfinite(grad).all()
+    assert b_value == pytest.approx(1000.0) and np.isfinite(b_grad).all()
+    assert saturated == pytest.approx(100.0)  # log clamped at −100, as torch's BCELoss
+
+
+def test_targets_of_shape_n_against_outputs_of_shape_n_by_1():
+    assert MSE()(np.array([1.0, 0.0]), np.array([[1.0], [1.0]])) == pytest.approx(0.5)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match=r"labels must be in the range \[0, 2\] for 3 classes, got labels from 0 to 3"):
+        CrossEntropy()(np.array([0, 3]), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"labels must be in the range"):
+        CrossEntropy()(np.array([-1, 0]), np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="1-D targets must be integer class labels"):
+        CrossEntropy()(np.array([0.0, 1.0]), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"expected integer labels of shape \(2,\) or one-hot targets of shape \(2, 3\), got \(2, 4\)"):
+        CrossEntropy()(np.zeros((2, 4)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"expected y_true of the same shape as y_pred \(2, 3\), got \(3, 2\)"):
+        MSE()(np.zeros((3, 2)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="predictions must be probabilities"):
+        BinaryCrossEntropy()(np.array([[1.0]]), np.array([[3.0]]))
+    with pytest.raises(ValueError, match=r"targets must lie in \[0, 1\]"):
+        BinaryCrossEntropy()(np.array([[2.0]]), np.array([[0.5]]))
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_matches_torch(dtype, tol):
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(7, 4)).astype(dtype) * 4
+    labels = rng.integers(0, 4, 7)
+    probs = rng.uniform(0.01, 0.99, (7, 4)).astype(dtype)
+    binary = rng.integers(0, 2, (7, 4)).astype(dtype)
+    target = rng.normal(size=(7, 4)).astype(dtype)
+    cases = [
+        (CrossEntropy(), labels, z, lambda t: F.cross_entropy(t, torch.from_numpy(labels))),
+        (MSE(), target, z, lambda t: F.mse_loss(t, torch.from_numpy(target))),
+        (BinaryCrossEntropy(), binary, probs, lambda t: F.binary_cross_entropy(t, torch.from_numpy(binary))),
+        (BinaryCrossEntropy(from_logits=True), binary, z, lambda t: F.binary_cross_entropy_with_logits(t, torch.from_numpy(binary))),
+    ]
+    for loss, y_true, y_pred, torch_loss in cases:
+        t = torch.from_numpy(y_pred).requires_grad_()
+        value = torch_loss(t)
+        value.backward()
+        assert loss(y_true, y_pred) == pytest.approx(value.item(), rel=tol), loss
+        np.testing.assert_allclose(loss.gradient(y_true, y_pred), t.grad.numpy(), rtol=tol, atol=tol, err_msg=repr(loss))

@@ -1,0 +1,169 @@
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from numnet import Sequential
+from numnet.datasets import xor
+from numnet.layers import Dense, Dropout, Flatten, Layer, ReLU, Sigmoid, Tanh
+from numnet.losses import MSE, BinaryCrossEntropy, CrossEntropy
+from numnet.optimizers import SGD, Adam
+
+
+def blobs(n=200, seed=0):
+    """Three well separated Gaussian clusters in 2-D, labels 0..2."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    centres = np.array([[0, 4], [4, -2], [-4, -2]])
+    return (centres[labels] + rng.normal(size=(n, 2))).astype(np.float32), labels
+
+
+def mlp(seed=0):
+    return Sequential([Dense(2, 16, rng=seed), ReLU(), Dense(16, 3, rng=seed + 1)])
+
+
+def test_fit_learns_and_records_history():
+    x, y = blobs()
+    xv, yv = blobs(60, seed=1)
+    history = mlp().fit(x, y, loss=CrossEntropy(), optimizer=SGD(0.1), epochs=5, validation_data=(xv, yv), verbose=0)
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 5 for v in history.history.values()) and history.epoch == [1, 2, 3, 4, 5]
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert history.history["val_accuracy"][-1] > 0.95
+
+
+def test_regression_history_has_no_accuracy():
+    x, y = xor()
+    model = Sequential([Dense(2, 3, rng=0), Tanh(), Dense(3, 1, rng=1)])
+    history = model.fit(x, y, loss=MSE(), optimizer=SGD(0.1), epochs=2, batch_size=4, verbose=0)
+    assert set(history.history) == {"loss"}
+
+
+def test_same_seed_same_training():
+    x, y = blobs()
+    runs = []
+    for _ in range(2):
+        model = Sequential([Dense(2, 16, rng=0), ReLU(), Dropout(0.2, rng=1), Dense(16, 3, rng=2)])
+        history = model.fit(x, y, loss=CrossEntropy(), optimizer=Adam(0.01), epochs=3, seed=5, verbose=0)
+        runs.append((history.history["loss"], model.layers[0].weight.copy()))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_full_batch_equals_one_manual_gradient_step():
+    x, y = blobs(32)
+    model, manual = mlp(), mlp()
+    model.fit(x, y, loss=CrossEntropy(), optimizer=SGD(0.5), epochs=1, batch_size=32, shuffle=False, verbose=0)
+    out = manual.forward(x)
+    manual.backward(CrossEntropy().gradient(y, out))
+    SGD(0.5).step(manual)
+    np.testing.assert_allclose(model.layers[0].weight, manual.layers[0].weight, rtol=1e-6)
+
+
+def test_per_sample_sgd_takes_one_step_per_sample():
+    x, y = xor()
+    model = Sequential([Dense(2, 1, rng=0), Sigmoid()])
+    optimizer = SGD(0.1)
+    model.fit(x, y, loss=MSE(), optimizer=optimizer, epochs=3, batch_size=1, verbose=0)
+    assert optimizer.iterations == 12
+
+
+def test_diverging_training_stops_with_a_clear_error():
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32) * 100
+    y = x.sum(axis=1, keepdims=True) * 100
+    model = Sequential([Dense(2, 8, rng=0), Dense(8, 1, rng=1)])
+    with pytest.raises(FloatingPointError, match=r"at epoch \d+, batch \d+: training diverged. Try a lower learning rate \(lr=10 now\)"):
+        model.fit(x, y, loss=MSE(), optimizer=SGD(10.0), epochs=50, batch_size=8, verbose=0)
+
+
+def test_ctrl_c_stops_after_the_current_batch():
+    class InterruptOnCall(Layer):
+        def __init__(self, call):
+            super().__init__()
+            self.calls, self.call = 0, call
+
+        def forward(self, x, training=False):
+            if training:
+                self.calls += 1
+                if self.calls == self.call:
+                    os.kill(os.getpid(), signal.SIGINT)
+            return x
+
+        def backward(self, grad_output):
+            return grad_output
+
+    x, y = blobs(64)
+    model = Sequential([InterruptOnCall(call=11), Dense(2, 3, rng=0)])
+    optimizer = SGD(0.1)
+    history = model.fit(x, y, loss=CrossEntropy(), optimizer=optimizer, epochs=10, batch_size=8, verbose=0)
+    assert history.interrupted
+    assert optimizer.iterations == 11  # the interrupted batch still completes its step
+    assert history.epoch == [1]  # 8 batches per epoch: interrupted in the second
+    assert model.predict(x).shape == (64, 3)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_predict_in_batches_equals_forward():
+    x, _ = blobs(100)
+    model = mlp()
+    np.testing.assert_allclose(model.predict(x, batch_size=7), model.forward(x), rtol=1e-6)
+
+
+def test_inputs_are_cast_to_the_model_dtype():
+    x, y = blobs(16)
+    assert mlp().predict(x.astype(np.float64)).dtype == np.float32
+    model64 = Sequential([Dense(2, 3, rng=0, dtype=np.float64)])
+    assert model64.predict(x).dtype == np.float64
+    assert mlp().predict(np.ones((2, 2), dtype=np.uint8)).dtype == np.float32
+
+
+def test_evaluate_returns_named_metrics():
+    x, y = blobs()
+    model = mlp()
+    model.fit(x, y, loss=CrossEntropy(), optimizer=SGD(0.1), epochs=5, verbose=0)
+    results = model.evaluate(x, y, loss=CrossEntropy())
+    assert set(results) == {"loss", "accuracy"} and results["accuracy"] > 0.95
+    probs = Sequential([Dense(2, 1, rng=0), Sigmoid()])
+    assert set(probs.evaluate(x, (y == 0).astype(np.float32), loss=BinaryCrossEntropy())) == {"loss", "accuracy"}
+
+
+def test_summary_lists_layers_shapes_and_params():
+    lines = []
+    Sequential([Flatten(), Dense(784, 128), ReLU(), Dense(128, 10)]).summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "Dense(in_features=784, out_features=128)" in text and "(N, 128)" in text and "100,480" in text
+    assert "Total params: 101,770" in text
+
+
+def test_construction_errors():
+    with pytest.raises(TypeError, match=r"item 1 must be a numnet layer .* Received: 3 of type int"):
+        Sequential([Dense(2, 2), 3])
+    with pytest.raises(ValueError, match=r"layer 2 does not fit: Dense\(in_features=64, out_features=10\): expects 64 features per sample, but the layer before it outputs shape \(128,\)"):
+        Sequential([Dense(784, 128), ReLU(), Dense(64, 10)])
+    with pytest.raises(TypeError, match="expects a list of layers"):
+        Sequential(Dense(2, 2))
+
+
+def test_fit_argument_errors():
+    x, y = blobs(32)
+    model = mlp()
+    kwargs = dict(loss=CrossEntropy(), optimizer=SGD(0.1), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="same number of samples: got 32 and 31"):
+        model.fit(x, y[:31], **kwargs)
+    with pytest.raises(ValueError, match=r"batch_size must be at most the number of samples \(32\). Received: batch_size=64"):
+        model.fit(x, y, **{**kwargs, "epochs": 1}, batch_size=64)
+    with pytest.raises(ValueError, match="epochs must be a positive integer. Received: epochs=0"):
+        model.fit(x, y, **{**kwargs, "epochs": 0})
+    with pytest.raises(TypeError, match="loss must be a numnet.losses loss"):
+        model.fit(x, y, **{**kwargs, "loss": "mse"})
+    with pytest.raises(TypeError, match="optimizer must be a numnet.optimizers optimizer"):
+        model.fit(x, y, **{**kwargs, "optimizer": 0.1})
+    bad = x.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="x contains NaN or infinite values"):
+        model.fit(bad, y, **kwargs)
+    with pytest.raises(ValueError, match=r"labels must be in the range \[0, 2\]"):
+        model.fit(x, y + 5, **kwargs)
+    with pytest.raises(ValueError, match=r"x must be a batch of shape \(N, features\), got \(2,\)"):
+        model.predict(np.ones(2))

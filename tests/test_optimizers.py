@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+
+from numnet.layers import Dense
+from numnet.optimizers import SGD, Adam
+
+
+class Parameters:
+    """A stand-in layer holding one parameter and its gradient."""
+
+    def __init__(self, value):
+        self.params = {"w": np.array(value, dtype=np.float64)}
+        self.grads = {"w": np.zeros_like(self.params["w"])}
+
+
+def test_sgd_golden_steps():
+    # w = 1, g = 0.5, lr = 0.1: w ← 1 − 0.05 = 0.95; with momentum 0.9 the second step uses
+    # v = 0.9·0.5 + 0.5 = 0.95, so w ← 0.95 − 0.095 = 0.855.
+    layer = Parameters([1.0])
+    layer.grads["w"][...] = 0.5
+    sgd = SGD(0.1)
+    sgd.step([layer])
+    np.testing.assert_allclose(layer.params["w"], [0.95], rtol=1e-15)
+    layer = Parameters([1.0])
+    layer.grads["w"][...] = 0.5
+    sgd = SGD(0.1, momentum=0.9)
+    sgd.step([layer])
+    sgd.step([layer])
+    np.testing.assert_allclose(layer.params["w"], [0.855], rtol=1e-14)
+
+
+def test_adam_first_step_moves_by_lr():
+    # after bias correction, m̂ = g and v̂ = g², so the first step is lr · g / (|g| + ε) ≈ lr · sign(g)
+    layer = Parameters([1.0, -2.0])
+    layer.grads["w"][...] = [3.0, -0.001]
+    Adam(0.01).step([layer])
+    np.testing.assert_allclose(layer.params["w"], [0.99, -1.99], rtol=1e-6)
+
+
+def test_update_is_in_place_and_keeps_dtype():
+    dense = Dense(3, 2, rng=0)
+    weight = dense.weight
+    dense.forward(np.ones((4, 3), dtype=np.float32))
+    dense.backward(np.ones((4, 2), dtype=np.float32))
+    for optimizer in (SGD(0.1, momentum=0.9), Adam()):
+        optimizer.step([dense])
+        assert dense.weight is weight and weight.dtype == np.float32
+        assert all(v.dtype == np.float32 for slots in optimizer.state.values() for v in slots.values())
+        assert set(optimizer.state) == {"0.weight", "0.bias"}
+
+
+def test_state_dict_resumes_exactly():
+    rng = np.random.default_rng(0)
+    grads = rng.normal(size=(10, 3))
+    straight, resumed = Parameters(np.zeros(3)), Parameters(np.zeros(3))
+    optimizer = Adam(0.01, weight_decay=0.1)
+    for g in grads:
+        straight.grads["w"][...] = g
+        optimizer.step([straight])
+    first = Adam(0.01, weight_decay=0.1)
+    for g in grads[:5]:
+        resumed.grads["w"][...] = g
+        first.step([resumed])
+    second = Adam(0.01, weight_decay=0.1)
+    second.load_state_dict(first.state_dict())
+    for g in grads[5:]:
+        resumed.grads["w"][...] = g
+        second.step([resumed])
+    np.testing.assert_array_equal(resumed.params["w"], straight.params["w"])
+
+
+def test_bad_hyperparameters():
+    with pytest.raises(ValueError, match=r"SGD: lr must be a number in the range \(0, ∞\). Received: lr=0"):
+        SGD(0)
+    with pytest.raises(ValueError, match="momentum must be a number in the range"):
+        SGD(0.1, momentum=1.5)
+    with pytest.raises(ValueError, match="nesterov=True needs a momentum > 0"):
+        SGD(0.1, nesterov=True)
+    with pytest.raises(ValueError, match="betas must be a pair"):
+        Adam(betas=0.9)
+    with pytest.raises(ValueError, match="beta2 must be a number in the range"):
+        Adam(betas=(0.9, 1.0))
+
+
+def test_step_without_gradient_fails_clearly():
+    layer = Parameters([1.0])
+    layer.grads = {}
+    with pytest.raises(RuntimeError, match="has no gradient of shape"):
+        SGD(0.1).step([layer])
+
+
+TORCH_CASES = [
+    (lambda: SGD(0.05), lambda torch, p: torch.optim.SGD(p, lr=0.05)),
+    (lambda: SGD(0.05, momentum=0.9), lambda torch, p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
+    (lambda: SGD(0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+     lambda torch, p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    (lambda: Adam(0.01), lambda torch, p: torch.optim.Adam(p, lr=0.01)),
+    (lambda: Adam(0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05),
+     lambda torch, p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05)),
+]
+
+
+@pytest.mark.parametrize("make, make_torch", TORCH_CASES)
+def test_trajectory_matches_torch(make, make_torch):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(4, 3))
+    grads = rng.normal(size=(50, 4, 3))
+    ours = Parameters(start)
+    theirs = torch.nn.Parameter(torch.from_numpy(start.copy()))
+    optimizer, torch_optimizer = make(), make_torch(torch, [theirs])
+    for g in grads:
+        ours.grads["w"][...] = g
+        optimizer.step([ours])
+        theirs.grad = torch.from_numpy(g.copy())
+        torch_optimizer.step()
+        np.testing.assert_allclose(ours.params["w"], theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
