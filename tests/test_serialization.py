@@ -1,0 +1,113 @@
+import json
+import struct
+
+import numpy as np
+import pytest
+
+import numnet
+from numnet import ModelFormatError, Sequential
+from numnet.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+
+
+def make_model(dtype=np.float32):
+    return Sequential(
+        [Flatten(), Dense(12, 8, rng=0, dtype=dtype), LeakyReLU(0.2), Dropout(0.1), Dense(8, 6, rng=1, dtype=dtype),
+         Tanh(), Dense(6, 4, rng=2, dtype=dtype), Sigmoid(), Dense(4, 3, rng=3, dtype=dtype), ReLU(), Softmax()],
+        input_shape=(3, 4),
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_round_trip_predicts_bit_for_bit(tmp_path, dtype):
+    model = make_model(dtype)
+    model.save(tmp_path / "m.safetensors", metadata={"dataset": "test", "classes": [1, 2]})
+    loaded = numnet.load(tmp_path / "m.safetensors")
+    x = np.random.default_rng(0).normal(size=(9, 3, 4))
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert loaded.metadata == {"dataset": "test", "classes": [1, 2]}
+    assert loaded.input_shape == (3, 4) and repr(loaded) == repr(model)
+    assert loaded.dtype == dtype
+
+
+def test_file_holds_no_pickle_and_plain_json_architecture(tmp_path):
+    make_model().save(tmp_path / "m.safetensors")
+    data = (tmp_path / "m.safetensors").read_bytes()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    meta = header["__metadata__"]
+    assert meta["format"] == "numnet" and meta["format_version"] == "1"
+    assert [layer["type"] for layer in json.loads(meta["architecture"])][:3] == ["Flatten", "Dense", "LeakyReLU"]
+    assert b"\x80\x04\x95" not in data  # no pickle protocol 4 frame anywhere
+
+
+def test_custom_activation_cannot_be_saved(tmp_path):
+    model = Sequential([Dense(2, 2), Activation(np.tanh, lambda x: 1 - np.tanh(x) ** 2)])
+    with pytest.raises(ModelFormatError, match="cannot save layer 1"):
+        model.save(tmp_path / "m.safetensors")
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    make_model().save(path)
+    good = path.read_bytes()
+    import safetensors.numpy
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(safetensors.numpy, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        make_model().save(path)
+    assert path.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def rewrite_header(path, change):
+    """Rewrite a safetensors file's JSON header with change(header) (the tensors stay as they were)."""
+    data = path.read_bytes()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    change(header)
+    encoded = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + data[8 + length :])
+
+
+def set_meta(key, value):
+    return lambda header: header["__metadata__"].__setitem__(key, value)
+
+
+def set_architecture(edit):
+    def change(header):
+        architecture = json.loads(header["__metadata__"]["architecture"])
+        edit(architecture)
+        header["__metadata__"]["architecture"] = json.dumps(architecture)
+    return change
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: p.write_bytes(p.read_bytes()[:100]), "not a readable safetensors file"),
+    (lambda p: p.write_bytes(b""), "not a readable safetensors file"),
+    (lambda p: p.write_bytes(b"\xff" * 64), "not a readable safetensors file"),
+    (lambda p: p.write_bytes(p.read_bytes()[:-1] + bytes([p.read_bytes()[-1] ^ 1])), "do not match their SHA-256 checksum"),
+    (lambda p: rewrite_header(p, set_meta("format", "other")), "not a numnet model file"),
+    (lambda p: rewrite_header(p, set_meta("format_version", "99")), "model format version '99'; this numnet reads version 1"),
+    (lambda p: rewrite_header(p, set_meta("architecture", "{not json")), "not valid JSON"),
+    (lambda p: rewrite_header(p, set_architecture(lambda a: a[2].__setitem__("type", "os.system"))), "layer 2 has unknown type 'os.system'"),
+    (lambda p: rewrite_header(p, set_architecture(lambda a: a[2]["config"].__setitem__("negative_slope", -5))), r"layer 2 \(LeakyReLU\) has invalid arguments"),
+    (lambda p: rewrite_header(p, set_architecture(lambda a: a[1]["config"].__setitem__("in_features", 10**12))), r"layer 1 \(Dense\) claims a weight of shape \(8, 1000000000000\) but the file holds \(8, 12\)"),
+    (lambda p: rewrite_header(p, set_architecture(lambda a: a.pop(8))), r"do not match the architecture \(missing: \[\], unexpected: \[.8.bias., .8.weight.\]\)"),
+])
+def test_damaged_files_raise_model_format_error_naming_the_file(tmp_path, damage, message):
+    path = tmp_path / "m.safetensors"
+    make_model().save(path)
+    damage(path)
+    with pytest.raises(ModelFormatError, match=message) as caught:
+        numnet.load(path)
+    assert str(path) in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_missing_file():
+    with pytest.raises(ModelFormatError, match="no such model file"):
+        numnet.load("/nonexistent/model.safetensors")
