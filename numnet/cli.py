@@ -27,6 +27,16 @@ def _positive_float(text):
     return value
 
 
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
+    return value
+
+
 def _fraction(text):
     try:
         value = float(text)
@@ -38,7 +48,7 @@ def _fraction(text):
 
 
 def build_parser():
-    from .runs import ACTIVATIONS, DATASETS, OPTIMIZERS, TrainConfig
+    from .runs import ACTIVATIONS, DATASETS, OPTIMIZERS, SCHEDULES, TrainConfig
 
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(prog="numnet", description="Neural networks from scratch on NumPy: train and use a digit recognizer.")
@@ -54,7 +64,16 @@ def build_parser():
     train.add_argument("--dropout", type=_fraction, default=defaults.dropout, help="dropout after each hidden layer (default: %(default)s)")
     train.add_argument("--optimizer", choices=list(OPTIMIZERS), default=defaults.optimizer, help="default: %(default)s")
     train.add_argument("--lr", type=_positive_float, default=defaults.lr, help="learning rate (default: %(default)s)")
-    train.add_argument("--momentum", type=_fraction, default=defaults.momentum, help="SGD momentum (default: %(default)s)")
+    train.add_argument("--momentum", type=_fraction, default=defaults.momentum, help="momentum for sgd and rmsprop (default: %(default)s)")
+    train.add_argument("--weight-decay", type=_non_negative_float, default=defaults.weight_decay, help="L2 weight decay (default: %(default)s)")
+    train.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
+                       help="learning-rate schedule: step (×0.1 every third of the epochs), exponential (×0.9 per epoch), "
+                            "cosine (2 warm-up epochs), plateau (×0.5 after 2 epochs without progress) (default: %(default)s)")
+    train.add_argument("--early-stopping", type=int, default=defaults.early_stopping, metavar="PATIENCE",
+                       help="stop after PATIENCE epochs without a better validation loss and keep the best weights (default: off)")
+    train.add_argument("--augment", action="store_true", help="randomly shift (±2 px) and rotate (±10°) training digits")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue the run in RUN_DIR from its last checkpoint with its saved settings (starts it if new)")
     train.add_argument("--epochs", type=_positive_int, default=defaults.epochs, help="default: %(default)s")
     train.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size, help="default: %(default)s")
     train.add_argument("--seed", type=int, default=defaults.seed, help="seed of weights, batch order and dropout (default: %(default)s)")
@@ -78,14 +97,23 @@ def build_parser():
 
 
 def _train(args):
-    from .runs import TrainConfig, train
+    import dataclasses
+
+    from .runs import TrainConfig, saved_config, train
 
     config = TrainConfig(
         dataset=args.dataset, hidden=tuple(args.hidden), activation=args.activation, dropout=args.dropout,
-        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, epochs=args.epochs, batch_size=args.batch_size,
-        seed=args.seed, data_dir=args.data_dir, out=args.out, verbose=0 if args.quiet else 1,
+        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+        schedule=args.schedule, early_stopping=args.early_stopping, augment=args.augment, epochs=args.epochs,
+        batch_size=args.batch_size, seed=args.seed, data_dir=args.data_dir, out=args.out, verbose=0 if args.quiet else 1,
     )
-    result = train(config)
+    if args.resume:
+        saved = saved_config(args.resume)
+        if saved is not None:
+            print(f"Resuming the run in {args.resume} with its saved settings.")
+            config = saved
+        config = dataclasses.replace(config, out=args.resume, verbose=0 if args.quiet else 1)
+    result = train(config, resume=bool(args.resume))
     state = "stopped early (Ctrl-C)" if result.interrupted else "done"
     print(f"Training {state} in {result.seconds:.1f} s. Test accuracy: {result.test_accuracy:.2%} on {config.dataset}")
     print(f"Run folder: {result.folder}")
@@ -135,7 +163,13 @@ def _summary(args):
 
 def main(argv=None):
     """Entry point of the console script; returns the exit status (0 ok, 1 error, 2 usage)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        if args.resume and args.out:
+            parser.error("--resume RUN_DIR already names the run folder; leave out --out")
+        if args.early_stopping < 0:
+            parser.error(f"--early-stopping expects a non-negative number of epochs, got {args.early_stopping}")
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary}
     try:
         handlers[args.command](args)

@@ -9,9 +9,14 @@ from .layers.base import Layer
 from .losses import Loss
 
 
+#: Denominator floor: central differences carry noise of about 1e-10, so a gradient that is truly
+#: zero (a bias before BatchNorm) is judged by its absolute error, ‖analytic − numeric‖ / 1e-3.
+ZERO_GRADIENT_FLOOR = 1e-3
+
+
 @dataclass
 class GradcheckResult:
-    """Relative error ‖analytic − numeric‖ / (‖analytic‖ + ‖numeric‖) per checked gradient."""
+    """Relative error ‖analytic − numeric‖ / max(‖analytic‖ + ‖numeric‖, 1e-3) per checked gradient."""
 
     errors: dict = field(default_factory=dict)
 
@@ -25,8 +30,8 @@ class GradcheckResult:
 
 
 def _relative_error(analytic, numeric):
-    scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
-    return 0.0 if scale == 0 else float(np.linalg.norm(analytic - numeric) / scale)
+    scale = max(np.linalg.norm(analytic) + np.linalg.norm(numeric), ZERO_GRADIENT_FLOOR)
+    return float(np.linalg.norm(analytic - numeric) / scale)
 
 
 def _numeric_gradient(scalar, array, eps):
@@ -44,7 +49,7 @@ def _numeric_gradient(scalar, array, eps):
     return grad
 
 
-def gradcheck(target, x, y=None, *, loss=None, eps=1e-6, seed=0):
+def gradcheck(target, x, y=None, *, loss=None, eps=1e-6, seed=0, training=False):
     """Compare the backward pass of a layer, a model or a loss with central finite differences.
 
     Works on a float64 copy of ``target`` (the original is untouched), so float32 layers can be
@@ -58,7 +63,9 @@ def gradcheck(target, x, y=None, *, loss=None, eps=1e-6, seed=0):
         y: targets; needed for a loss, or with ``loss``.
         loss: optional loss to put on top of a layer or model.
         eps: finite-difference step (default 1e-6).
-        seed: seed of R.
+        seed: seed of R (drawn from its own stream of that seed).
+        training: run the layers in training mode (BatchNorm's batch statistics); layers that
+            draw random numbers in training (Dropout) cannot be checked this way.
 
     Returns:
         GradcheckResult: ``errors`` per gradient ("input", "0.weight", ...) and ``max_error``.
@@ -86,16 +93,18 @@ def gradcheck(target, x, y=None, *, loss=None, eps=1e-6, seed=0):
     if loss is not None and y is None:
         raise ValueError("gradcheck: a loss needs the targets y")
     for layer in layers:
-        for key, value in layer.params.items():
-            layer.params[key] = value.astype(np.float64)
+        for group in (layer.params, layer.buffers):
+            for key, value in group.items():
+                group[key] = value.astype(np.float64)
 
     def forward(inputs):
         for layer in layers:
-            inputs = layer.forward(inputs)
+            inputs = layer.forward(inputs, training=training)
         return inputs
 
     out = forward(x)
-    weights = np.random.default_rng(seed).standard_normal(out.shape)
+    # R gets a stream of its own: drawn like a test's input from the same seed, it would equal it
+    weights = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,))).standard_normal(out.shape)
     if loss is None:
         upstream = weights
 

@@ -46,6 +46,13 @@ def lecun_normal(shape, rng, dtype=np.float32):
     return (rng.standard_normal(shape) * np.sqrt(1 / fan_in)).astype(dtype)
 
 
+def lecun_uniform(shape, rng, dtype=np.float32):
+    """U(−a, a), a = √(3 / fan_in)."""
+    fan_in, _ = _fans(shape)
+    limit = np.sqrt(3 / fan_in)
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+
 def small_random(shape, rng, dtype=np.float32):
     """N(0, 0.01²): the texts' "small random numbers"."""
     return (rng.standard_normal(shape) * 0.01).astype(dtype)
@@ -56,9 +63,19 @@ def zeros(shape, rng=None, dtype=np.float32):
     return np.zeros(shape, dtype=dtype)
 
 
+def constant(value):
+    """An initializer that fills every weight with ``value`` (for demonstrations such as the texts' all-ones network)."""
+
+    def initializer(shape, rng=None, dtype=np.float32):
+        return np.full(shape, value, dtype=dtype)
+
+    initializer.__name__ = f"constant({value})"
+    return initializer
+
+
 INITIALIZERS = {
     f.__name__: f
-    for f in (glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_normal, small_random, zeros)
+    for f in (glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal, small_random, zeros)
 }
 
 

@@ -39,3 +39,13 @@ def precision_recall(matrix):
     precision = np.divide(correct, predicted, out=np.zeros_like(correct), where=predicted > 0)
     recall = np.divide(correct, present, out=np.zeros_like(correct), where=present > 0)
     return precision, recall
+
+
+def top_k_accuracy(y_true, y_pred, k=5):
+    """Fraction of rows whose true class is among the k largest outputs."""
+    y_pred = np.asarray(y_pred)
+    if y_pred.ndim != 2 or y_pred.shape[1] < 2:
+        raise ValueError(f"top_k_accuracy needs one output per class, shape (N, C) with C ≥ 2; got {y_pred.shape}")
+    k = min(k, y_pred.shape[1])
+    top = np.argpartition(-y_pred, k - 1, axis=1)[:, :k]
+    return float(np.mean((top == true_classes(y_true)[:, None]).any(axis=1)))

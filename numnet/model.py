@@ -8,11 +8,11 @@ import threading
 
 import numpy as np
 
-from . import metrics
+from . import metrics as metric_functions
+from .callbacks import Callback, ProgressBar
 from .layers.base import Layer
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
-from .progress import EpochProgress
 
 
 class History:
@@ -58,6 +58,15 @@ def _stop_after_batch_on_ctrl_c():
         signal.signal(signal.SIGINT, previous)
 
 
+#: activations after which an init="auto" Dense layer draws He-normal weights (they halve the variance)
+RELU_FAMILY = ("ReLU", "LeakyReLU")
+
+
+def _random_generators(layers):
+    """The layers' own generators (Dropout masks), by layer index."""
+    return {str(i): layer.rng for i, layer in enumerate(layers) if isinstance(getattr(layer, "rng", None), np.random.Generator)}
+
+
 class Sequential:
     """A network as a list of layers: forward runs them in order, backward in reverse (the chain rule).
 
@@ -86,6 +95,10 @@ class Sequential:
         self.layers = []
         #: JSON-able facts saved with the model (what it was trained on, class names, ...)
         self.metadata = {}
+        #: the mode forward() uses when not told: set by train() and eval()
+        self.training = False
+        #: set by a callback to end fit after the current batch or epoch
+        self.stop_training = False
         for layer in layers:
             self.add(layer)
 
@@ -96,6 +109,8 @@ class Sequential:
                 f"Sequential: item {len(self.layers)} must be a numnet layer (Dense, ReLU, ...). "
                 f"Received: {layer!r} of type {type(layer).__name__}"
             )
+        if self.layers and hasattr(self.layers[-1], "adopt_activation") and type(layer).__name__ in RELU_FAMILY:
+            self.layers[-1].adopt_activation("he_normal")
         self.layers.append(layer)
         try:
             self.output_shapes()
@@ -103,7 +118,17 @@ class Sequential:
             self.layers.pop()
             raise ValueError(f"Sequential: layer {len(self.layers)} does not fit: {error}") from None
 
-    # -- shapes and dtype -------------------------------------------------------------------------
+    def train(self):
+        """Training mode for forward(): Dropout drops, BatchNorm uses batch statistics."""
+        self.training = True
+        return self
+
+    def eval(self):
+        """Inference mode for forward() (the default)."""
+        self.training = False
+        return self
+
+    # -- shapes, dtype, weights -------------------------------------------------------------------
 
     def output_shapes(self):
         """Per-sample output shape of each layer, None where it cannot be known before data arrives."""
@@ -122,6 +147,16 @@ class Sequential:
             for param in layer.params.values():
                 return param.dtype
         return np.dtype(np.float32)
+
+    def get_weights(self):
+        """Copies of every parameter and buffer, as {"<layer>.<key>": array}."""
+        return {f"{i}.{k}": v.copy() for i, layer in enumerate(self.layers) for k, v in {**layer.params, **layer.buffers}.items()}
+
+    def set_weights(self, weights):
+        """Copy arrays from get_weights() back into the layers (in place)."""
+        from .serialization import assign_tensors
+
+        assign_tensors(self.layers, weights)
 
     def _as_input(self, x, name="x"):
         """Cast once, at the boundary, to the parameters' dtype; reject what cannot be a batch."""
@@ -144,7 +179,9 @@ class Sequential:
 
     # -- the two passes ---------------------------------------------------------------------------
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=None):
+        """Run the layers in order; ``training`` defaults to the mode set by train()/eval()."""
+        training = self.training if training is None else training
         for layer in self.layers:
             x = layer.forward(x, training=training)
         return x
@@ -160,21 +197,34 @@ class Sequential:
         """Outputs for x, computed in batches in inference mode (no dropout)."""
         x = self._as_input(x)
         batch_size = _positive_int("batch_size", batch_size)
-        outputs = [self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        outputs = [self.forward(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)]
         if not outputs:
             raise ValueError("x is empty: nothing to predict")
         return np.concatenate(outputs)
 
-    # -- training ---------------------------------------------------------------------------------
+    # -- metrics ----------------------------------------------------------------------------------
 
     @staticmethod
-    def _accuracy(loss, y_true, y_pred):
-        """Accuracy for classification losses, None for regression."""
-        if isinstance(loss, CrossEntropy):
-            return metrics.accuracy(y_true, y_pred)
-        if isinstance(loss, BinaryCrossEntropy):
-            return metrics.accuracy(y_true, y_pred, threshold=0.0 if loss.from_logits else 0.5)
-        return None
+    def _metrics(loss, names):
+        """{name: f(y_true, y_pred)} for the requested metric names (default: accuracy for classification)."""
+        classification = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
+        if names is None:
+            names = ["accuracy"] if classification else []
+        if isinstance(names, str):
+            names = [names]
+        threshold = 0.0 if isinstance(loss, BinaryCrossEntropy) and loss.from_logits else 0.5
+        available = {
+            "accuracy": lambda y, out: metric_functions.accuracy(y, out, threshold=threshold),
+            "top_k_accuracy": metric_functions.top_k_accuracy,
+        }
+        chosen = {}
+        for name in names:
+            if name not in available:
+                raise ValueError(f"unknown metric {name!r}; expected one of {sorted(available)}")
+            if not classification:
+                raise ValueError(f"metric {name!r} needs a classification loss (CrossEntropy or BinaryCrossEntropy); got {loss!r}")
+            chosen[name] = available[name]
+        return chosen
 
     def _check_xy(self, x, y, name="x"):
         x = self._as_input(x, name)
@@ -185,8 +235,12 @@ class Sequential:
             raise ValueError(f"{name} is empty: nothing to train or evaluate on")
         return x, y
 
+    # -- training ---------------------------------------------------------------------------------
+
     def fit(
-        self, x, y, *, loss, optimizer, epochs, batch_size=32, shuffle=True, seed=None, validation_data=None, verbose=1
+        self, x, y, *, loss, optimizer, epochs, batch_size=32, shuffle=True, seed=None, validation_data=None,
+        validation_split=None, metrics=None, callbacks=None, augment=None, checkpoint_dir=None, checkpoint_every=1,
+        resume=False, verbose=1,
     ):
         """Train with mini-batch gradient descent and return a History of per-epoch metrics.
 
@@ -197,13 +251,21 @@ class Sequential:
             x, y: training inputs (N, ...) and targets (N, ...).
             loss: a numnet.losses loss. optimizer: a numnet.optimizers optimizer.
             epochs: passes over the data. batch_size: samples per step (default 32).
-            shuffle: reshuffle the order every epoch (default True). seed: seed of that order.
-            validation_data: (x_val, y_val) evaluated after each epoch into val_loss, val_accuracy.
+            shuffle: reshuffle the order every epoch (default True). seed: seed of that order and of
+                the augmentation (with seeded layers, the whole run is reproducible).
+            validation_data: (x_val, y_val) evaluated after each epoch into val_loss, val_accuracy, ...
+            validation_split: instead, hold out this fraction of x (its last rows, before shuffling).
+            metrics: names among "accuracy", "top_k_accuracy" (default: accuracy for classification).
+            callbacks: numnet.callbacks objects (EarlyStopping, ModelCheckpoint, ...).
+            augment: a function (x_batch, rng) -> x_batch applied to training batches only,
+                e.g. numnet.augmentation.ImageAugmenter().
+            checkpoint_dir: save a checkpoint there every ``checkpoint_every`` epochs and on Ctrl-C.
+            resume: continue from the checkpoint in checkpoint_dir if there is one (else start fresh).
             verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
 
         A non-finite loss stops training with FloatingPointError naming the epoch and batch.
-        Ctrl-C stops after the current batch; the model keeps what it learned and
-        ``history.interrupted`` is True.
+        Ctrl-C stops after the current batch; the model keeps what it learned,
+        ``history.interrupted`` is True, and a checkpoint is saved when checkpoint_dir is set.
         """
         if not isinstance(loss, Loss):
             raise TypeError(f"loss must be a numnet.losses loss such as CrossEntropy(). Received: {loss!r}")
@@ -211,9 +273,28 @@ class Sequential:
             raise TypeError(f"optimizer must be a numnet.optimizers optimizer such as SGD(0.1). Received: {optimizer!r}")
         epochs = _positive_int("epochs", epochs)
         batch_size = _positive_int("batch_size", batch_size)
+        checkpoint_every = _positive_int("checkpoint_every", checkpoint_every)
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2. Received: verbose={verbose!r}")
+        if resume and checkpoint_dir is None:
+            raise ValueError("resume=True needs a checkpoint_dir to resume from")
+        if augment is not None and not callable(augment):
+            raise TypeError(f"augment must be a function (x_batch, rng) -> x_batch. Received: {augment!r}")
+        callbacks = list(callbacks or [])
+        for callback in callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(f"callbacks must be numnet.callbacks.Callback objects. Received: {callback!r}")
+        chosen_metrics = self._metrics(loss, metrics)
         x, y = self._check_xy(x, y)
+        if validation_split is not None:
+            if validation_data is not None:
+                raise ValueError("pass either validation_data or validation_split, not both")
+            if not (isinstance(validation_split, numbers.Real) and 0 < validation_split < 1):
+                raise ValueError(f"validation_split must be a number in the range (0, 1). Received: {validation_split!r}")
+            cut = len(x) - int(round(len(x) * validation_split))
+            if cut <= 0 or cut >= len(x):
+                raise ValueError(f"validation_split={validation_split} leaves no training or no validation samples out of {len(x)}")
+            validation_data, x, y = (x[cut:], y[cut:]), x[:cut], y[:cut]
         if batch_size > len(x):
             raise ValueError(
                 f"batch_size must be at most the number of samples ({len(x)}). Received: batch_size={batch_size}"
@@ -224,52 +305,123 @@ class Sequential:
             validation_data = self._check_xy(*validation_data, name="validation x")
 
         rng = np.random.default_rng(seed)
+        augment_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)) if seed is not None else None)
+        layer_rngs = _random_generators(self.layers)
         history = History()
+        run = {"epochs": epochs, "batch_size": batch_size, "samples": len(x), "shuffle": shuffle}
+        start_epoch, resumed_batches, sums = 1, 0, None
+        epoch_rng_state = rng.bit_generator.state
+
+        if resume:
+            from .checkpoints import CheckpointError, load_checkpoint
+
+            state = load_checkpoint(checkpoint_dir, self, optimizer)
+            if state is not None:
+                if state["run"] != run:
+                    raise CheckpointError(f"the checkpoint in {checkpoint_dir} belongs to a different run: {state['run']}, not {run}")
+                start_epoch, resumed_batches, sums = state["epoch"], state["batches_done"], state["sums"]
+                epoch_rng_state = state["epoch_rng_state"]
+                augment_rng.bit_generator.state = state["augment_rng"]
+                for index, generator_state in state["layer_rngs"].items():
+                    layer_rngs[index].bit_generator.state = generator_state
+                history.history, history.epoch = state["history"], state["history_epochs"]
+                for callback, callback_state in zip(callbacks, state["callbacks"]):
+                    callback.load_state_dict(callback_state)
+
+        def save(epoch, batches_done, epoch_start_state, partial):
+            from .checkpoints import save_checkpoint
+
+            save_checkpoint(checkpoint_dir, self, optimizer, {
+                "run": run, "epoch": epoch, "batches_done": batches_done, "epoch_rng_state": epoch_start_state,
+                "sums": partial, "augment_rng": augment_rng.bit_generator.state,
+                "layer_rngs": {i: g.bit_generator.state for i, g in layer_rngs.items()},
+                "history": history.history, "history_epochs": history.epoch,
+                "callbacks": [callback.state_dict() for callback in callbacks],
+            })
+
+        all_callbacks = callbacks + ([ProgressBar(verbose)] if verbose else [])
+        for callback in all_callbacks:
+            callback.model, callback.optimizer = self, optimizer
         batches = range(0, len(x), batch_size)
+        self.stop_training = False
+        for callback in all_callbacks:
+            callback.on_train_begin({"epochs": epochs, "batches": len(batches)})
+
         # overflow in a diverging run surfaces as the non-finite-loss error below, not as NumPy warnings
         with _stop_after_batch_on_ctrl_c() as request, np.errstate(over="ignore", invalid="ignore"):
-            for epoch in range(1, epochs + 1):
+            for epoch in range(start_epoch, epochs + 1):
+                rng.bit_generator.state = epoch_rng_state
                 order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
-                progress = EpochProgress(epoch, epochs, len(batches), verbose)
-                loss_sum, correct_sum, seen = 0.0, 0.0, 0
+                skip = resumed_batches if epoch == start_epoch else 0
+                if not skip:
+                    sums = {"loss": 0.0, "seen": 0, **{name: 0.0 for name in chosen_metrics}}
+                for callback in all_callbacks:
+                    callback.on_epoch_begin(epoch, {"resumed_batches": skip})
+                logs = {}
                 for batch, start in enumerate(batches, 1):
+                    if batch <= skip:
+                        continue
                     index = order[start : start + batch_size]
                     xb, yb = x[index], y[index]
+                    if augment is not None:
+                        xb = augment(xb, augment_rng)
                     out = self.forward(xb, training=True)
                     value, grad = loss.value_and_gradient(yb, out)
                     if not np.isfinite(value):
-                        progress.close({})
+                        for callback in all_callbacks:
+                            callback.on_train_end({})
                         raise FloatingPointError(
                             f"the loss became {value} at epoch {epoch}, batch {batch}: training diverged. "
                             f"Try a lower learning rate (lr={optimizer.lr:g} now)."
                         )
                     self.backward(grad)
                     optimizer.step(self)
-                    seen += len(index)
-                    loss_sum += value * len(index)
-                    logs = {"loss": loss_sum / seen}
-                    batch_accuracy = self._accuracy(loss, yb, out)
-                    if batch_accuracy is not None:
-                        correct_sum += batch_accuracy * len(index)
-                        logs["accuracy"] = correct_sum / seen
-                    progress.update(logs)
-                    if request["stop"]:
+                    sums["seen"] += len(index)
+                    sums["loss"] += value * len(index)
+                    for name, function in chosen_metrics.items():
+                        sums[name] += function(yb, out) * len(index)
+                    logs = {key: sums[key] / sums["seen"] for key in ("loss", *chosen_metrics)}
+                    for callback in all_callbacks:
+                        callback.on_train_batch_end(batch, logs)
+                    if request["stop"] or (self.stop_training and batch < len(batches)):
                         break
-                if request["stop"]:
-                    progress.close(logs)
-                    history.interrupted = True
-                    print(
-                        f"Training interrupted in epoch {epoch}/{epochs} after batch {batch}/{len(batches)}; "
-                        f"the model keeps the weights learned so far ({len(history.epoch)} full epochs recorded).",
-                        file=sys.stderr,
-                    )
+                else:
+                    batch = len(batches)
+                if batch < len(batches):  # stopped inside the epoch, by Ctrl-C or by a callback
+                    if request["stop"]:
+                        history.interrupted = True
+                        if checkpoint_dir is not None:
+                            save(epoch, batch, epoch_rng_state, sums)
+                        self._report_interrupt(epoch, epochs, batch, len(batches), history, checkpoint_dir)
                     break
                 self._check_finite_params(epoch)
                 if validation_data is not None:
-                    logs.update({f"val_{k}": v for k, v in self.evaluate(*validation_data, loss=loss).items()})
-                history.append(epoch, logs)
-                progress.close(logs)
+                    results = self.evaluate(*validation_data, loss=loss, metrics=list(chosen_metrics))
+                    logs.update({f"val_{k}": v for k, v in results.items()})
+                epoch_rng_state = rng.bit_generator.state
+                for callback in all_callbacks:
+                    callback.on_epoch_end(epoch, logs)
+                history.append(epoch, {k: float(v) for k, v in logs.items()})
+                if checkpoint_dir is not None and (epoch % checkpoint_every == 0 or epoch == epochs or self.stop_training or request["stop"]):
+                    save(epoch + 1, 0, epoch_rng_state, None)
+                if request["stop"]:
+                    history.interrupted = True
+                    self._report_interrupt(epoch, epochs, batch, len(batches), history, checkpoint_dir)
+                    break
+                if self.stop_training:
+                    break
+        for callback in all_callbacks:
+            callback.on_train_end(history.history)
         return history
+
+    @staticmethod
+    def _report_interrupt(epoch, epochs, batch, batches, history, checkpoint_dir):
+        saved = f" A checkpoint is in {checkpoint_dir}: resume=True continues from here." if checkpoint_dir else ""
+        print(
+            f"Training interrupted in epoch {epoch}/{epochs} after batch {batch}/{batches}; the model keeps the "
+            f"weights learned so far ({len(history.epoch)} full epochs recorded).{saved}",
+            file=sys.stderr,
+        )
 
     def _check_finite_params(self, epoch):
         for index, layer in enumerate(self.layers):
@@ -280,17 +432,14 @@ class Sequential:
                         "Try a lower learning rate."
                     )
 
-    def evaluate(self, x, y, *, loss, batch_size=256):
-        """Mean loss (and accuracy for classification losses) over x, y in inference mode."""
+    def evaluate(self, x, y, *, loss, batch_size=256, metrics=None):
+        """Mean loss and metrics (default: accuracy for classification losses) over x, y in inference mode."""
         if not isinstance(loss, Loss):
             raise TypeError(f"loss must be a numnet.losses loss such as CrossEntropy(). Received: {loss!r}")
+        chosen = self._metrics(loss, metrics)
         x, y = self._check_xy(x, y)
         out = self.predict(x, batch_size=batch_size)
-        results = {"loss": loss(y, out)}
-        accuracy = self._accuracy(loss, y, out)
-        if accuracy is not None:
-            results["accuracy"] = accuracy
-        return results
+        return {"loss": loss(y, out), **{name: function(y, out) for name, function in chosen.items()}}
 
     # -- files ------------------------------------------------------------------------------------
 

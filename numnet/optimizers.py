@@ -143,9 +143,12 @@ class Adam(Optimizer):
         self.weight_decay = _check_number("Adam", "weight_decay", weight_decay, 0)
 
     def _update(self, name, param, grad):
-        beta1, beta2 = self.betas
         if self.weight_decay:
             grad = grad + self.weight_decay * param
+        self._adam_step(name, param, grad)
+
+    def _adam_step(self, name, param, grad):
+        beta1, beta2 = self.betas
         m = self._slot(name, "m", param)
         v = self._slot(name, "v", param)
         m *= beta1
@@ -160,4 +163,108 @@ class Adam(Optimizer):
         return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps, "weight_decay": self.weight_decay}
 
 
-OPTIMIZERS = {cls.__name__: cls for cls in (SGD, Adam)}
+class AdamW(Adam):
+    """Adam with decoupled weight decay: the weights shrink directly instead of through the gradient.
+
+    Update:   w ← w − lr · λ · w               (decay first, independent of the gradient's scale)
+              then Adam's update with g = ∂L/∂w (no λ w term)
+    Same formulas as torch.optim.AdamW.
+
+    Args:
+        lr, betas, eps: as Adam.
+        weight_decay: λ ≥ 0 (default 0.01).
+    """
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(lr, betas, eps, weight_decay)
+
+    def _update(self, name, param, grad):
+        if self.weight_decay:
+            param *= 1 - self.lr * self.weight_decay
+        self._adam_step(name, param, grad)
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divide each step by a running root mean square of recent gradients.
+
+    Update:   g ← ∂L/∂w + λ w                        (λ only used when weight_decay > 0)
+              v ← α v + (1 − α) g²
+              a = √v + ε      (centered=True: a = √(v − ḡ²) + ε with ḡ ← α ḡ + (1 − α) g)
+              w ← w − lr · g / a      (momentum μ > 0: b ← μ b + g / a,  w ← w − lr · b)
+    Same formulas as torch.optim.RMSprop.
+
+    Args:
+        lr: learning rate (default 0.01). alpha: α, smoothing (default 0.99). eps: ε (default 1e-8).
+        weight_decay: λ (default 0). momentum: μ (default 0). centered: subtract the mean gradient (default False).
+    """
+
+    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+        super().__init__(lr)
+        self.alpha = _check_number("RMSprop", "alpha", alpha, 0, 1)
+        self.eps = _check_number("RMSprop", "eps", eps, 0)
+        self.weight_decay = _check_number("RMSprop", "weight_decay", weight_decay, 0)
+        self.momentum = _check_number("RMSprop", "momentum", momentum, 0, 1)
+        self.centered = bool(centered)
+
+    def _update(self, name, param, grad):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        square_avg = self._slot(name, "square_avg", param)
+        square_avg *= self.alpha
+        square_avg += (1 - self.alpha) * grad * grad
+        if self.centered:
+            grad_avg = self._slot(name, "grad_avg", param)
+            grad_avg *= self.alpha
+            grad_avg += (1 - self.alpha) * grad
+            denominator = np.sqrt(square_avg - grad_avg * grad_avg) + self.eps
+        else:
+            denominator = np.sqrt(square_avg) + self.eps
+        if self.momentum:
+            buffer = self._slot(name, "momentum_buffer", param)
+            buffer *= self.momentum
+            buffer += grad / denominator
+            param -= self.lr * buffer
+        else:
+            param -= self.lr * grad / denominator
+
+    def get_config(self):
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps, "weight_decay": self.weight_decay,
+                "momentum": self.momentum, "centered": self.centered}
+
+
+class Adagrad(Optimizer):
+    """Adagrad: per-weight step sizes that shrink with the sum of all past squared gradients.
+
+    Update (step t):  g ← ∂L/∂w + λ w           (λ only used when weight_decay > 0)
+                      s ← s + g²                (s starts at initial_accumulator_value)
+                      w ← w − lr / (1 + (t − 1)·lr_decay) · g / (√s + ε)
+    Same formulas as torch.optim.Adagrad.
+
+    Args:
+        lr: learning rate (default 0.01). lr_decay: default 0. weight_decay: λ (default 0).
+        initial_accumulator_value: default 0. eps: ε (default 1e-10).
+    """
+
+    def __init__(self, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+        super().__init__(lr)
+        self.lr_decay = _check_number("Adagrad", "lr_decay", lr_decay, 0)
+        self.weight_decay = _check_number("Adagrad", "weight_decay", weight_decay, 0)
+        self.initial_accumulator_value = _check_number("Adagrad", "initial_accumulator_value", initial_accumulator_value, 0)
+        self.eps = _check_number("Adagrad", "eps", eps, 0)
+
+    def _update(self, name, param, grad):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        if name not in self.state:
+            self._slot(name, "sum", param)[...] = self.initial_accumulator_value
+        total = self._slot(name, "sum", param)
+        total += grad * grad
+        step_size = self.lr / (1 + (self.iterations - 1) * self.lr_decay)
+        param -= step_size * grad / (np.sqrt(total) + self.eps)
+
+    def get_config(self):
+        return {"lr": self.lr, "lr_decay": self.lr_decay, "weight_decay": self.weight_decay,
+                "initial_accumulator_value": self.initial_accumulator_value, "eps": self.eps}
+
+
+OPTIMIZERS = {cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}

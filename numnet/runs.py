@@ -23,16 +23,20 @@ from .datasets import (
     stratified_split,
 )
 from .functional import softmax
+from .augmentation import ImageAugmenter
+from .callbacks import EarlyStopping, LearningRateScheduler
 from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Tanh
 from .losses import CrossEntropy
 from .model import Sequential
-from .optimizers import SGD, Adam
+from .optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
+from .schedules import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, StepLR
 
 DATASETS = ("digits-sample", "mnist", "fashion-mnist")
 ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
 # He initialisation keeps ReLU-family activations alive; Glorot suits the squashing functions
 INITS = {"relu": "he_normal", "leaky_relu": "he_normal", "tanh": "glorot_uniform", "sigmoid": "glorot_uniform"}
-OPTIMIZERS = {"adam": Adam, "sgd": SGD}
+OPTIMIZERS = {"adam": Adam, "sgd": SGD, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+SCHEDULES = ("none", "step", "exponential", "cosine", "plateau")
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 VALIDATION_FRACTION = 0.1
 
@@ -78,6 +82,10 @@ class TrainConfig:
     optimizer: str = "adam"
     lr: float = 1e-3
     momentum: float = 0.0
+    weight_decay: float = 0.0
+    schedule: str = "none"
+    early_stopping: int = 0
+    augment: bool = False
     epochs: int = 20
     batch_size: int = 64
     seed: int = 0
@@ -104,16 +112,41 @@ def default_run_folder(root="runs"):
 def _optimizer(config):
     if config.optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {config.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
-    if config.optimizer == "sgd":
-        return SGD(config.lr, momentum=config.momentum)
+    kwargs = {"weight_decay": config.weight_decay}
     if config.momentum:
-        raise ValueError("momentum applies to --optimizer sgd only; Adam keeps its own running means")
-    return Adam(config.lr)
+        if config.optimizer not in ("sgd", "rmsprop"):
+            raise ValueError(f"momentum applies to the sgd and rmsprop optimizers, not {config.optimizer}")
+        kwargs["momentum"] = config.momentum
+    return OPTIMIZERS[config.optimizer](config.lr, **kwargs)
 
 
-def train(config, print_fn=print):
-    """Train the digit model described by ``config``, write the run folder, and return a RunResult."""
+def _callbacks(config, optimizer):
+    """The schedule and early stopping that the config asks for."""
+    schedules = {
+        "none": None,
+        "step": lambda: StepLR(optimizer, step_size=max(1, config.epochs // 3), gamma=0.1),
+        "exponential": lambda: ExponentialLR(optimizer, gamma=0.9),
+        "cosine": lambda: CosineAnnealingLR(optimizer, T_max=config.epochs, warmup_epochs=min(2, config.epochs - 1)),
+        "plateau": lambda: ReduceLROnPlateau(optimizer, factor=0.5, patience=2),
+    }
+    if config.schedule not in schedules:
+        raise ValueError(f"unknown schedule {config.schedule!r}; expected one of {', '.join(schedules)}")
+    callbacks = []
+    if schedules[config.schedule] is not None:
+        callbacks.append(LearningRateScheduler(schedules[config.schedule]()))
+    if config.early_stopping:
+        callbacks.append(EarlyStopping("val_loss", patience=config.early_stopping, restore_best_weights=True))
+    return callbacks
+
+
+def train(config, resume=False):
+    """Train the digit model described by ``config``, write the run folder, and return a RunResult.
+
+    The run folder gets a checkpoint after every epoch (and on Ctrl-C); with ``resume=True`` training
+    continues from it, or starts fresh when there is none.
+    """
     optimizer = _optimizer(config)
+    callbacks = _callbacks(config, optimizer)
     model = build_mlp(config.hidden, config.activation, config.dropout, config.seed)
     folder = Path(config.out) if config.out else default_run_folder()  # created when the first file is saved
 
@@ -123,9 +156,13 @@ def train(config, print_fn=print):
     validation = (scale(x_train[val_index]), y_train[val_index])
 
     started = time.perf_counter()
+    with atomic_write(folder / "config.json", "w") as file:  # first, so that --resume finds the settings
+        json.dump({"config": _config_json(config)}, file, indent=2)
     history = model.fit(
         x_fit, y_fit, loss=CrossEntropy(), optimizer=optimizer, epochs=config.epochs, batch_size=config.batch_size,
-        seed=config.seed, validation_data=validation, verbose=config.verbose,
+        seed=config.seed, validation_data=validation, verbose=config.verbose, callbacks=callbacks,
+        augment=ImageAugmenter(max_shift=2, max_rotation=10) if config.augment else None,
+        checkpoint_dir=folder / "checkpoints", resume=resume,
     )
     seconds = time.perf_counter() - started
 
@@ -138,7 +175,7 @@ def train(config, print_fn=print):
         "class_names": list(names),
         "input": "28x28 grayscale, light ink on dark, scaled to [0, 1]",
         "test_accuracy": test_accuracy,
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
+        "config": _config_json(config),
     }
 
     files = [folder / "model.safetensors", folder / "history.csv", folder / "config.json", folder / "curves.png",
@@ -156,6 +193,23 @@ def train(config, print_fn=print):
     first_dense = next(layer for layer in model.layers if isinstance(layer, Dense))
     plots.plot_first_layer_weights(first_dense.weight, folder / "first_layer_weights.png")
     return RunResult(folder, model, history.history, test_accuracy, seconds, history.interrupted, files)
+
+
+def _config_json(config):
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()}
+
+
+def saved_config(folder):
+    """The TrainConfig stored in a run folder's config.json, or None when there is none."""
+    path = Path(folder) / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text())["config"]
+        saved["hidden"] = tuple(saved["hidden"])
+        return TrainConfig(**saved)
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a numnet run configuration ({error})") from None
 
 
 def write_history_csv(history, path):

@@ -16,10 +16,10 @@ import numpy as np
 
 from ._files import atomic_write
 from .errors import ModelFormatError
-from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .layers import BatchNorm1d, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 
 FORMAT_VERSION = 1
-LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Flatten, Dropout)}
+LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Flatten, Dropout, BatchNorm1d)}
 
 
 def _tensor_digest(tensors):
@@ -31,10 +31,41 @@ def _tensor_digest(tensors):
     return digest.hexdigest()
 
 
-def save_model(model, path, metadata=None):
-    """Write ``model`` (a Sequential) to ``path`` atomically; ``metadata`` is any JSON-able dict kept with it."""
+def write_tensor_file(path, tensors, header):
+    """Atomically write tensors and a str->str header (plus their SHA-256) as a safetensors file."""
     from safetensors.numpy import save
 
+    tensors = {name: np.ascontiguousarray(value) for name, value in tensors.items()}
+    payload = save(tensors, metadata={**header, "sha256": _tensor_digest(tensors)})
+    with atomic_write(path) as file:
+        file.write(payload)
+
+
+def read_tensor_file(path, file_format, error=ModelFormatError):
+    """Read a file written by write_tensor_file, checking its format name, version and checksum."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{path}: no such file")
+    try:
+        with safe_open(str(path), framework="numpy") as file:
+            header = file.metadata() or {}
+            tensors = {name: file.get_tensor(name) for name in file.keys()}
+    except Exception as failure:  # safetensors raises its own error types for every kind of damage
+        raise error(f"{path}: not a readable safetensors file ({type(failure).__name__}: {failure})") from None
+    if header.get("format") != file_format:
+        raise error(f"{path}: not a {file_format} file (its metadata has format={header.get('format')!r})")
+    version = header.get("format_version", "?")
+    if version != str(FORMAT_VERSION):
+        raise error(f"{path}: format version {version!r}; this numnet reads version {FORMAT_VERSION}")
+    if _tensor_digest(tensors) != header.get("sha256"):
+        raise error(f"{path}: the tensors do not match their SHA-256 checksum: the file is corrupted or was modified")
+    return tensors, header
+
+
+def model_tensors(model):
+    """The architecture (JSON-able list) and every parameter and buffer, named "<layer>.<key>"."""
     architecture, tensors = [], {}
     for index, layer in enumerate(model.layers):
         name = type(layer).__name__
@@ -44,8 +75,14 @@ def save_model(model, path, metadata=None):
                 f"({', '.join(LAYER_TYPES)}); an Activation built from custom functions cannot be saved"
             )
         architecture.append({"type": name, "config": layer.get_config()})
-        for key, value in layer.params.items():
-            tensors[f"{index}.{key}"] = np.ascontiguousarray(value)
+        for key, value in {**layer.params, **layer.buffers}.items():
+            tensors[f"{index}.{key}"] = value
+    return architecture, tensors
+
+
+def save_model(model, path, metadata=None):
+    """Write ``model`` (a Sequential) to ``path`` atomically; ``metadata`` is any JSON-able dict kept with it."""
+    architecture, tensors = model_tensors(model)
     try:
         extra = json.dumps(metadata if metadata is not None else getattr(model, "metadata", {}))
     except TypeError as error:
@@ -55,18 +92,13 @@ def save_model(model, path, metadata=None):
         "format_version": str(FORMAT_VERSION),
         "architecture": json.dumps(architecture),
         "input_shape": json.dumps(model.input_shape),
-        "sha256": _tensor_digest(tensors),
         "metadata": extra,
     }
-    payload = save(tensors, metadata=header)
-    with atomic_write(path) as file:
-        file.write(payload)
+    write_tensor_file(path, tensors, header)
 
 
 def load_model(path):
     """Read a model file written by ``save_model``; raise ModelFormatError naming the file and the problem."""
-    from safetensors import safe_open
-
     from .model import Sequential
 
     path = Path(path)
@@ -76,20 +108,7 @@ def load_model(path):
     def fail(problem):
         return ModelFormatError(f"{path}: {problem}")
 
-    try:
-        with safe_open(str(path), framework="numpy") as file:
-            header = file.metadata() or {}
-            tensors = {name: file.get_tensor(name) for name in file.keys()}
-    except Exception as error:  # safetensors raises its own error types for every kind of damage
-        raise fail(f"not a readable safetensors file ({type(error).__name__}: {error})") from None
-
-    if header.get("format") != "numnet":
-        raise fail("not a numnet model file (its metadata has no format=numnet)")
-    version = header.get("format_version", "?")
-    if version != str(FORMAT_VERSION):
-        raise fail(f"model format version {version!r}; this numnet reads version {FORMAT_VERSION}")
-    if _tensor_digest(tensors) != header.get("sha256"):
-        raise fail("the weights do not match their SHA-256 checksum: the file is corrupted or was modified")
+    tensors, header = read_tensor_file(path, "numnet")
     try:
         architecture = json.loads(header["architecture"])
         input_shape = json.loads(header.get("input_shape", "null"))
@@ -114,27 +133,39 @@ def load_model(path):
             if weight is None or weight.shape != claimed:
                 found = None if weight is None else weight.shape
                 raise fail(f"layer {index} (Dense) claims a weight of shape {claimed} but the file holds {found}")
-            config.update(rng=0, dtype=weight.dtype)
+            config.update(init="zeros", dtype=weight.dtype)  # the file's weights replace these
+        elif cls is BatchNorm1d:
+            weight = tensors.get(f"{index}.weight")
+            if weight is None or weight.shape != (config.get("num_features"),):
+                raise fail(f"layer {index} (BatchNorm1d) does not match its tensors")
+            config.update(dtype=weight.dtype)
         try:
             layers.append(cls(**config))
         except (TypeError, ValueError) as error:
             raise fail(f"layer {index} ({item['type']}) has invalid arguments: {error}") from None
-
-    expected = {f"{i}.{key}" for i, layer in enumerate(layers) for key in layer.params}
-    if expected != set(tensors):
-        missing, unexpected = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
-        raise fail(f"the weights do not match the architecture (missing: {missing}, unexpected: {unexpected})")
-    for index, layer in enumerate(layers):
-        for key, param in layer.params.items():
-            tensor = tensors[f"{index}.{key}"]
-            if tensor.shape != param.shape or tensor.dtype != param.dtype:
-                raise fail(f"tensor {index}.{key} has shape {tensor.shape} {tensor.dtype}, expected {param.shape} {param.dtype}")
-            if not np.isfinite(tensor).all():
-                raise fail(f"tensor {index}.{key} contains NaN or infinite values")
-            param[...] = tensor
+    try:
+        assign_tensors(layers, tensors)
+    except ValueError as error:
+        raise fail(str(error)) from None
     try:
         model = Sequential(layers, input_shape=input_shape)
     except (TypeError, ValueError) as error:
         raise fail(f"the layers do not fit together: {error}") from None
     model.metadata = metadata if isinstance(metadata, dict) else {}
     return model
+
+
+def assign_tensors(layers, tensors):
+    """Copy tensors named "<layer>.<key>" into the layers' parameters and buffers, checking every one."""
+    expected = {f"{i}.{key}" for i, layer in enumerate(layers) for key in {**layer.params, **layer.buffers}}
+    if expected != set(tensors):
+        missing, unexpected = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
+        raise ValueError(f"the weights do not match the architecture (missing: {missing}, unexpected: {unexpected})")
+    for index, layer in enumerate(layers):
+        for key, array in {**layer.params, **layer.buffers}.items():
+            tensor = tensors[f"{index}.{key}"]
+            if tensor.shape != array.shape or tensor.dtype != array.dtype:
+                raise ValueError(f"tensor {index}.{key} has shape {tensor.shape} {tensor.dtype}, expected {array.shape} {array.dtype}")
+            if not np.isfinite(tensor).all():
+                raise ValueError(f"tensor {index}.{key} contains NaN or infinite values")
+            array[...] = tensor

@@ -39,6 +39,28 @@ def test_default_train_reaches_95_percent_and_writes_the_run_folder(tmp_path, mo
     assert len(rows) == 20 and set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
 
 
+def test_augmented_recipe_of_the_readme_reaches_96_5_percent(tmp_path, capsys):
+    argv = ["train", "--augment", "--schedule", "cosine", "--epochs", "30", "--out", str(tmp_path), "--quiet"]
+    assert main(argv) == 0
+    accuracy = float(capsys.readouterr().out.split("Test accuracy: ")[1].split("%")[0])
+    assert accuracy >= 96.5
+
+
+def test_training_options_and_resume(tmp_path, capsys):
+    folder = tmp_path / "run"
+    argv = ["train", "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--weight-decay", "1e-4", "--schedule", "step",
+            "--early-stopping", "5", "--augment", "--epochs", "3", "--hidden", "32", "--dropout", "0", "--quiet"]
+    assert main([*argv, "--resume", str(folder)]) == 0  # a new run folder: starts fresh
+    first = capsys.readouterr().out
+    assert "Resuming" not in first and (folder / "checkpoints" / "checkpoint.safetensors").exists()
+    with open(folder / "history.csv") as file:
+        assert next(csv.reader(file)) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"]
+    assert main(["train", "--resume", str(folder), "--quiet"]) == 0  # finished: picks up the saved settings
+    second = capsys.readouterr().out
+    assert "Resuming the run" in second
+    assert first.split("Test accuracy: ")[1].split("\n")[0] == second.split("Test accuracy: ")[1].split("\n")[0]
+
+
 def test_run_folder_pictures_are_real_pngs(trained):
     for name in PICTURES:
         with Image.open(trained / name) as image:
@@ -92,6 +114,7 @@ def test_user_errors_print_one_line_and_exit_1(trained, tmp_path, capsys):
         (["predict", model, str(tmp_path / "nope.png")], "no such image file"),
         (["evaluate", str(other)], "does not fit 28x28 images"),
         (["train", "--dataset", "mnist", "--data-dir", str(tmp_path / "notes.txt"), "--quiet"], "cannot create the data folder"),
+        (["train", "--momentum", "0.9", "--epochs", "1", "--quiet", "--out", str(tmp_path / "r")], "momentum applies to the sgd and rmsprop optimizers"),
     ]
     for argv, message in cases:
         assert main(argv) == 1, argv
@@ -99,7 +122,9 @@ def test_user_errors_print_one_line_and_exit_1(trained, tmp_path, capsys):
         assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
 
 
-@pytest.mark.parametrize("argv", [["train", "--epochs", "0"], ["train", "--lr", "-1"], ["train", "--dataset", "cifar"], ["fly"], []])
+@pytest.mark.parametrize("argv", [["train", "--epochs", "0"], ["train", "--lr", "-1"], ["train", "--dataset", "cifar"], ["fly"], [],
+                                  ["train", "--resume", "a", "--out", "b"], ["train", "--early-stopping", "-1"],
+                                  ["train", "--optimizer", "lbfgs"], ["train", "--schedule", "warp"]])
 def test_usage_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as caught:
         main(argv)

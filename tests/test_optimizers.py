@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from numnet.layers import Dense
-from numnet.optimizers import SGD, Adam
+from numnet.optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 
 
 class Parameters:
@@ -97,6 +97,16 @@ TORCH_CASES = [
     (lambda: Adam(0.01), lambda torch, p: torch.optim.Adam(p, lr=0.01)),
     (lambda: Adam(0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05),
      lambda torch, p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05)),
+    (lambda: AdamW(0.01), lambda torch, p: torch.optim.AdamW(p, lr=0.01)),
+    (lambda: AdamW(0.01, betas=(0.85, 0.995), weight_decay=0.1),
+     lambda torch, p: torch.optim.AdamW(p, lr=0.01, betas=(0.85, 0.995), weight_decay=0.1)),
+    (lambda: RMSprop(0.01), lambda torch, p: torch.optim.RMSprop(p, lr=0.01)),
+    (lambda: RMSprop(0.005, alpha=0.9, eps=1e-6, weight_decay=0.01, momentum=0.8, centered=True),
+     lambda torch, p: torch.optim.RMSprop(p, lr=0.005, alpha=0.9, eps=1e-6, weight_decay=0.01, momentum=0.8, centered=True)),
+    (lambda: RMSprop(0.01, momentum=0.5), lambda torch, p: torch.optim.RMSprop(p, lr=0.01, momentum=0.5)),
+    (lambda: Adagrad(0.1), lambda torch, p: torch.optim.Adagrad(p, lr=0.1)),
+    (lambda: Adagrad(0.1, lr_decay=0.01, weight_decay=0.02, initial_accumulator_value=0.5, eps=1e-8),
+     lambda torch, p: torch.optim.Adagrad(p, lr=0.1, lr_decay=0.01, weight_decay=0.02, initial_accumulator_value=0.5, eps=1e-8)),
 ]
 
 

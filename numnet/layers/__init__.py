@@ -4,6 +4,7 @@ from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .base import Layer
 from .dense import Dense
 from .dropout import Dropout
+from .normalization import BatchNorm1d
 from .reshape import Flatten
 
-__all__ = ["Layer", "Dense", "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Flatten", "Dropout"]
+__all__ = ["Layer", "Dense", "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Flatten", "Dropout", "BatchNorm1d"]

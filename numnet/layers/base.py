@@ -11,7 +11,8 @@ class Layer:
 
     Arrays are batch-first: X has shape (N, ...), one row per sample. ``params`` and ``grads``
     are dicts with the same keys ({"weight": ..., "bias": ...}); layers without parameters
-    keep both empty. ``forward`` caches only what ``backward`` needs.
+    keep both empty. ``buffers`` holds state that is saved with the model but not trained
+    (BatchNorm's running statistics). ``forward`` caches only what ``backward`` needs.
     """
 
     #: the per-sample input shape this layer requires, or None when any shape is accepted
@@ -20,6 +21,7 @@ class Layer:
     def __init__(self):
         self.params = {}
         self.grads = {}
+        self.buffers = {}
 
     def forward(self, x, training=False):
         raise NotImplementedError(f"{type(self).__name__} must define forward(x, training=False)")

@@ -1,10 +1,16 @@
 """The fully connected layer."""
 
+import hashlib
+
 import numpy as np
 
 from .. import initializers
 from ._checks import float_dtype, positive_int
 from .base import Layer, as_array
+
+
+def _digest(array):
+    return hashlib.blake2b(np.ascontiguousarray(array).data, digest_size=16).digest()
 
 
 class Dense(Layer):
@@ -21,8 +27,11 @@ class Dense(Layer):
         out_features: outputs per sample (neurons).
         rng: a seed or numpy.random.Generator for the initial weights (None: fresh entropy).
         dtype: float type of the parameters, float32 by default; float64 for gradient checks.
-        init: weight initializer name from numnet.initializers (default "glorot_uniform";
-            "he_normal" suits ReLU). Biases start at zero.
+        init: weight initializer: a name from numnet.initializers ("glorot_uniform", "he_normal",
+            ...) or a function (shape, rng, dtype). The default "auto" draws Glorot uniform weights
+            (right for tanh, sigmoid and linear outputs) and switches to He normal when a Sequential
+            puts a ReLU-family activation right after this layer, as long as the weights are untouched.
+            Biases start at zero.
 
     Example:
         >>> layer = Dense(2, 1, rng=0)
@@ -31,16 +40,37 @@ class Dense(Layer):
         array([[7.]], dtype=float32)
     """
 
-    def __init__(self, in_features, out_features, *, rng=None, dtype=np.float32, init="glorot_uniform"):
+    def __init__(self, in_features, out_features, *, rng=None, dtype=np.float32, init="auto"):
         super().__init__()
         self.in_features = positive_int("Dense", "in_features", in_features)
         self.out_features = positive_int("Dense", "out_features", out_features)
         dtype = float_dtype("Dense", dtype)
+        generator = initializers.as_generator(rng)
+        self._auto_init = None
+        if init == "auto":
+            # remember how to redraw the same weights with another family's initializer
+            self._auto_init = (type(generator.bit_generator), generator.bit_generator.state)
+            init = "glorot_uniform"
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
-        weight = initializers.get(init)((self.out_features, self.in_features), initializers.as_generator(rng), dtype)
+        weight = initializers.get(init)((self.out_features, self.in_features), generator, dtype)
         self.params = {"weight": weight, "bias": np.zeros(self.out_features, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self._x = None
+        if self._auto_init is not None:
+            self._auto_init += (_digest(weight),)
+
+    def adopt_activation(self, init):
+        """With init="auto" and untouched weights, redraw them with ``init`` (called by Sequential)."""
+        if self._auto_init is None:
+            return
+        bit_generator_type, state, drawn = self._auto_init
+        self._auto_init = None
+        if _digest(self.weight) != drawn:  # the user has set weights by hand: leave them
+            return
+        bit_generator = bit_generator_type()
+        bit_generator.state = state
+        self.weight[...] = initializers.get(init)(self.weight.shape, np.random.Generator(bit_generator), self.weight.dtype)
+        self.init = init
 
     @property
     def weight(self):

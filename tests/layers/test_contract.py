@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from numnet.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from numnet.layers import Activation, BatchNorm1d, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 
 # (factory taking a dtype, per-sample input shape)
 LAYERS = {
@@ -16,6 +16,7 @@ LAYERS = {
     "Activation": (lambda dtype: Activation(np.tanh, lambda x: 1 - np.tanh(x) ** 2), (6,)),
     "Flatten": (lambda dtype: Flatten(), (2, 3)),
     "Dropout": (lambda dtype: Dropout(0.3, rng=0), (6,)),
+    "BatchNorm1d": (lambda dtype: BatchNorm1d(6, dtype=dtype), (6,)),
 }
 
 

@@ -102,3 +102,29 @@ def test_matches_torch_linear():
         np.testing.assert_allclose(layer.backward(upstream), xt.grad.numpy(), rtol=tol, atol=tol)
         np.testing.assert_allclose(layer.grads["weight"], linear.weight.grad.numpy(), rtol=tol, atol=tol)
         np.testing.assert_allclose(layer.grads["bias"], linear.bias.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_auto_init_follows_the_next_activation_in_a_sequential():
+    from numnet import Sequential
+    from numnet.layers import ReLU, Tanh
+
+    relu_net = Sequential([Dense(500, 400, rng=0), ReLU()])
+    tanh_net = Sequential([Dense(500, 400, rng=0), Tanh()])
+    assert relu_net.layers[0].init == "he_normal" and tanh_net.layers[0].init == "glorot_uniform"
+    assert relu_net.layers[0].weight.std() == pytest.approx(np.sqrt(2 / 500), rel=0.02)
+    assert tanh_net.layers[0].weight.std() == pytest.approx(np.sqrt(2 / 900), rel=0.02)
+    np.testing.assert_array_equal(Sequential([Dense(5, 4, rng=3), ReLU()]).layers[0].weight,
+                                  Sequential([Dense(5, 4, rng=3), ReLU()]).layers[0].weight)
+    # weights set by hand, or an explicit init, are never replaced
+    dense = Dense(2, 2, rng=0)
+    dense.weight[...] = 1
+    Sequential([dense, ReLU()])
+    np.testing.assert_array_equal(dense.weight, np.ones((2, 2)))
+    assert Sequential([Dense(5, 4, rng=0, init="glorot_normal"), ReLU()]).layers[0].init == "glorot_normal"
+
+
+def test_constant_initializer():
+    from numnet.initializers import constant
+
+    layer = Dense(3, 2, init=constant(1.0))
+    np.testing.assert_array_equal(layer.weight, np.ones((2, 3)))

@@ -1,0 +1,83 @@
+"""Batch normalization: standardize each feature over the batch, then scale and shift it."""
+
+import numbers
+
+import numpy as np
+
+from ._checks import float_dtype, positive_int
+from .base import Layer, as_array
+
+
+class BatchNorm1d(Layer):
+    """Batch normalization over the batch axis of (N, C) inputs.
+
+    Forward (training):  μ = mean(X), σ² = var(X) over the batch (per feature, biased),
+                         X̂ = (X − μ) / √(σ² + ε),   Y = γ ⊙ X̂ + β;
+                         running_mean ← (1 − m)·running_mean + m·μ,
+                         running_var  ← (1 − m)·running_var  + m·σ²·N/(N − 1)   (unbiased, as PyTorch)
+    Forward (inference): X̂ = (X − running_mean) / √(running_var + ε),  Y = γ ⊙ X̂ + β
+    Backward:            dγ = Σₙ dY ⊙ X̂,   dβ = Σₙ dY,   dX̂ = dY ⊙ γ;
+                         training:  dX = (N·dX̂ − Σₙ dX̂ − X̂ ⊙ Σₙ(dX̂ ⊙ X̂)) / (N √(σ² + ε))
+                         inference: dX = dX̂ / √(running_var + ε)
+    Shapes:              X (N, C) -> Y (N, C);  γ = weight (C,), β = bias (C,).
+
+    Args:
+        num_features: C.
+        eps: ε added to the variance (default 1e-5).
+        momentum: m, weight of the newest batch in the running statistics (default 0.1).
+        dtype: float type of the parameters (default float32).
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
+        super().__init__()
+        self.num_features = positive_int("BatchNorm1d", "num_features", num_features)
+        for name, value in (("eps", eps), ("momentum", momentum)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value <= 1:
+                raise ValueError(f"BatchNorm1d: {name} must be a number in the range (0, 1]. Received: {name}={value!r}")
+        self.eps, self.momentum = float(eps), float(momentum)
+        dtype = float_dtype("BatchNorm1d", dtype)
+        self.params = {"weight": np.ones(self.num_features, dtype), "bias": np.zeros(self.num_features, dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.buffers = {"running_mean": np.zeros(self.num_features, dtype), "running_var": np.ones(self.num_features, dtype)}
+        self._cache = None
+
+    @property
+    def input_shape(self):
+        return (self.num_features,)
+
+    def output_shape(self, input_shape):
+        if tuple(input_shape) != (self.num_features,):
+            raise ValueError(f"{self!r}: expects {self.num_features} features per sample, but receives shape {tuple(input_shape)}")
+        return (self.num_features,)
+
+    def forward(self, x, training=False):
+        x = as_array(x, self)
+        if x.ndim != 2 or x.shape[1] != self.num_features:
+            raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}), got {x.shape}")
+        if training:
+            n = x.shape[0]
+            if n < 2:
+                raise ValueError(f"{self!r}: training needs batches of at least 2 samples to estimate a variance, got {x.shape}")
+            mean, var = x.mean(axis=0), x.var(axis=0)
+            m = self.momentum
+            self.buffers["running_mean"][...] = (1 - m) * self.buffers["running_mean"] + m * mean
+            self.buffers["running_var"][...] = (1 - m) * self.buffers["running_var"] + m * var * (n / (n - 1))
+        else:
+            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+        inv_std = 1 / np.sqrt(var + self.eps)
+        x_hat = (x - mean) * inv_std
+        self._cache = (x_hat, inv_std, training)
+        return x_hat * self.params["weight"] + self.params["bias"]
+
+    def backward(self, grad_output):
+        x_hat, inv_std, training = self._cached(self._cache)
+        self.grads["weight"] = (grad_output * x_hat).sum(axis=0)
+        self.grads["bias"] = grad_output.sum(axis=0)
+        d_x_hat = grad_output * self.params["weight"]
+        if not training:
+            return d_x_hat * inv_std
+        n = grad_output.shape[0]
+        return (n * d_x_hat - d_x_hat.sum(axis=0) - x_hat * (d_x_hat * x_hat).sum(axis=0)) * (inv_std / n)
+
+    def get_config(self):
+        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}

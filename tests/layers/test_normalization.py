@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from numnet import Sequential, gradcheck
+from numnet.layers import BatchNorm1d, Dense
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (7, 5), (32, 4)])
+@pytest.mark.parametrize("training", [True, False])
+def test_gradcheck(shape, training):
+    x = np.random.default_rng(0).normal(size=shape) * 3 + 1
+    layer = BatchNorm1d(shape[1])
+    layer.params["weight"][...] = np.linspace(0.5, 2, shape[1])
+    layer.params["bias"][...] = np.linspace(-1, 1, shape[1])
+    layer.buffers["running_mean"][...] = 0.3
+    layer.buffers["running_var"][...] = 2.0
+    result = gradcheck(layer, x, training=training)
+    assert result.max_error < 1e-6, str(result)
+
+
+def test_hand_worked_training_forward_and_running_statistics():
+    # one feature, batch [1, 3]: μ = 2, σ² = 1 (biased), X̂ = ±1/√(1 + ε);
+    # running_mean = 0.9·0 + 0.1·2 = 0.2, running_var = 0.9·1 + 0.1·(1·2/1) = 1.1
+    layer = BatchNorm1d(1, eps=1e-5, dtype=np.float64)
+    y = layer.forward(np.array([[1.0], [3.0]]), training=True)
+    np.testing.assert_allclose(y[:, 0], [-1 / np.sqrt(1 + 1e-5), 1 / np.sqrt(1 + 1e-5)], rtol=1e-14)
+    np.testing.assert_allclose(layer.buffers["running_mean"], [0.2], rtol=1e-14)
+    np.testing.assert_allclose(layer.buffers["running_var"], [1.1], rtol=1e-14)
+
+
+def test_training_needs_two_samples_and_the_right_width():
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        BatchNorm1d(3).forward(np.ones((1, 3)), training=True)
+    with pytest.raises(ValueError, match=r"expected input of shape \(N, 3\), got \(4, 2\)"):
+        BatchNorm1d(3).forward(np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"momentum must be a number in the range \(0, 1\]"):
+        BatchNorm1d(3, momentum=0)
+
+
+def test_train_and_eval_modes_of_a_model():
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32) * 5
+    model = Sequential([Dense(4, 4, rng=0), BatchNorm1d(4)])
+    inference = model.forward(x)
+    np.testing.assert_array_equal(model.layers[1].buffers["running_mean"], 0)  # eval mode touches nothing
+    training = model.train().forward(x)
+    np.testing.assert_allclose(training.mean(axis=0), 0, atol=1e-5)  # batch statistics
+    assert not np.allclose(training, inference)
+    np.testing.assert_array_equal(model.eval().forward(x), model.predict(x))
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_matches_torch(training, dtype, tol):
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(9, 5)) * 2 + 1).astype(dtype)
+    upstream = rng.normal(size=(9, 5)).astype(dtype)
+    layer = BatchNorm1d(5, momentum=0.2, dtype=dtype)
+    layer.params["weight"][...] = rng.uniform(0.5, 2, 5)
+    layer.params["bias"][...] = rng.normal(size=5)
+    layer.buffers["running_mean"][...] = rng.normal(size=5)
+    layer.buffers["running_var"][...] = rng.uniform(0.5, 2, 5)
+    running_mean = torch.from_numpy(layer.buffers["running_mean"].copy())
+    running_var = torch.from_numpy(layer.buffers["running_var"].copy())
+    weight = torch.from_numpy(layer.params["weight"].copy()).requires_grad_()
+    bias = torch.from_numpy(layer.params["bias"].copy()).requires_grad_()
+    xt = torch.from_numpy(x).requires_grad_()
+    yt = F.batch_norm(xt, running_mean, running_var, weight, bias, training=training, momentum=0.2, eps=1e-5)
+    yt.backward(torch.from_numpy(upstream))
+    np.testing.assert_allclose(layer.forward(x, training=training), yt.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(layer.backward(upstream), xt.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(layer.grads["weight"], weight.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(layer.grads["bias"], bias.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(layer.buffers["running_mean"], running_mean.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(layer.buffers["running_var"], running_var.numpy(), rtol=tol, atol=tol)
