@@ -16,10 +16,29 @@ import numpy as np
 
 from ._files import atomic_write
 from .errors import ModelFormatError
-from .layers import BatchNorm1d, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .layers import (
+    AvgPool2D, BatchNorm1d, BatchNorm2d, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, ReLU, Sigmoid, Softmax, Tanh,
+)
 
 FORMAT_VERSION = 1
-LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Flatten, Dropout, BatchNorm1d)}
+LAYER_TYPES = {
+    cls.__name__: cls
+    for cls in (Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Flatten, Dropout, BatchNorm1d,
+                Conv2D, MaxPool2D, AvgPool2D, BatchNorm2d)
+}
+
+
+def _claimed_weight_shape(cls, config):
+    """The weight shape a layer's config asks for (None for layers without weights)."""
+    if cls is Dense:
+        return (config.get("out_features"), config.get("in_features"))
+    if cls is Conv2D:
+        kernel = config.get("kernel_size")
+        kernel = list(kernel) if isinstance(kernel, list) else [kernel, kernel]
+        return (config.get("out_channels"), config.get("in_channels"), *kernel)
+    if cls in (BatchNorm1d, BatchNorm2d):
+        return (config.get("num_features"),)
+    return None
 
 
 def _tensor_digest(tensors):
@@ -126,19 +145,16 @@ def load_model(path):
         if cls is None:
             raise fail(f"layer {index} has unknown type {item.get('type')!r}; known types: {', '.join(LAYER_TYPES)}")
         config = dict(item["config"])
-        if cls is Dense:
+        claimed = _claimed_weight_shape(cls, config)
+        if claimed is not None:
             # check the sizes against the tensors before building: a hostile file may claim huge ones
             weight = tensors.get(f"{index}.weight")
-            claimed = (config.get("out_features"), config.get("in_features"))
             if weight is None or weight.shape != claimed:
                 found = None if weight is None else weight.shape
-                raise fail(f"layer {index} (Dense) claims a weight of shape {claimed} but the file holds {found}")
-            config.update(init="zeros", dtype=weight.dtype)  # the file's weights replace these
-        elif cls is BatchNorm1d:
-            weight = tensors.get(f"{index}.weight")
-            if weight is None or weight.shape != (config.get("num_features"),):
-                raise fail(f"layer {index} (BatchNorm1d) does not match its tensors")
-            config.update(dtype=weight.dtype)
+                raise fail(f"layer {index} ({item['type']}) claims a weight of shape {claimed} but the file holds {found}")
+            config["dtype"] = weight.dtype
+            if cls in (Dense, Conv2D):
+                config["init"] = "zeros"  # the file's weights replace these
         try:
             layers.append(cls(**config))
         except (TypeError, ValueError) as error:

@@ -6,12 +6,12 @@ import pytest
 
 import numnet
 from numnet import ModelFormatError, Sequential
-from numnet.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from numnet.layers import Activation, BatchNorm1d, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 
 
 def make_model(dtype=np.float32):
     return Sequential(
-        [Flatten(), Dense(12, 8, rng=0, dtype=dtype), LeakyReLU(0.2), Dropout(0.1), Dense(8, 6, rng=1, dtype=dtype),
+        [Flatten(), Dense(12, 8, rng=0, dtype=dtype), BatchNorm1d(8, dtype=dtype), LeakyReLU(0.2), Dropout(0.1), Dense(8, 6, rng=1, dtype=dtype),
          Tanh(), Dense(6, 4, rng=2, dtype=dtype), Sigmoid(), Dense(4, 3, rng=3, dtype=dtype), ReLU(), Softmax()],
         input_shape=(3, 4),
     )
@@ -20,6 +20,7 @@ def make_model(dtype=np.float32):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_round_trip_predicts_bit_for_bit(tmp_path, dtype):
     model = make_model(dtype)
+    model.layers[2].buffers["running_var"][...] = np.linspace(0.5, 2, 8)  # buffers travel with the weights
     model.save(tmp_path / "m.safetensors", metadata={"dataset": "test", "classes": [1, 2]})
     loaded = numnet.load(tmp_path / "m.safetensors")
     x = np.random.default_rng(0).normal(size=(9, 3, 4))
@@ -36,7 +37,7 @@ def test_file_holds_no_pickle_and_plain_json_architecture(tmp_path):
     header = json.loads(data[8 : 8 + length])
     meta = header["__metadata__"]
     assert meta["format"] == "numnet" and meta["format_version"] == "1"
-    assert [layer["type"] for layer in json.loads(meta["architecture"])][:3] == ["Flatten", "Dense", "LeakyReLU"]
+    assert [layer["type"] for layer in json.loads(meta["architecture"])][:4] == ["Flatten", "Dense", "BatchNorm1d", "LeakyReLU"]
     assert b"\x80\x04\x95" not in data  # no pickle protocol 4 frame anywhere
 
 
@@ -93,10 +94,10 @@ def set_architecture(edit):
     (lambda p: rewrite_header(p, set_meta("format", "other")), "not a numnet file \\(its metadata has format=.other.\\)"),
     (lambda p: rewrite_header(p, set_meta("format_version", "99")), "format version .99.; this numnet reads version 1"),
     (lambda p: rewrite_header(p, set_meta("architecture", "{not json")), "not valid JSON"),
-    (lambda p: rewrite_header(p, set_architecture(lambda a: a[2].__setitem__("type", "os.system"))), "layer 2 has unknown type 'os.system'"),
-    (lambda p: rewrite_header(p, set_architecture(lambda a: a[2]["config"].__setitem__("negative_slope", -5))), r"layer 2 \(LeakyReLU\) has invalid arguments"),
+    (lambda p: rewrite_header(p, set_architecture(lambda a: a[3].__setitem__("type", "os.system"))), "layer 3 has unknown type 'os.system'"),
+    (lambda p: rewrite_header(p, set_architecture(lambda a: a[3]["config"].__setitem__("negative_slope", -5))), r"layer 3 \(LeakyReLU\) has invalid arguments"),
     (lambda p: rewrite_header(p, set_architecture(lambda a: a[1]["config"].__setitem__("in_features", 10**12))), r"layer 1 \(Dense\) claims a weight of shape \(8, 1000000000000\) but the file holds \(8, 12\)"),
-    (lambda p: rewrite_header(p, set_architecture(lambda a: a.pop(8))), r"do not match the architecture \(missing: \[\], unexpected: \[.8.bias., .8.weight.\]\)"),
+    (lambda p: rewrite_header(p, set_architecture(lambda a: a.pop(9))), r"do not match the architecture \(missing: \[\], unexpected: \[.9.bias., .9.weight.\]\)"),
 ])
 def test_damaged_files_raise_model_format_error_naming_the_file(tmp_path, damage, message):
     path = tmp_path / "m.safetensors"

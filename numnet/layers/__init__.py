@@ -4,7 +4,9 @@ from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .base import Layer
 from .dense import Dense
 from .dropout import Dropout
-from .normalization import BatchNorm1d
+from .conv import Conv2D
+from .normalization import BatchNorm1d, BatchNorm2d
+from .pooling import AvgPool2D, MaxPool2D
 from .reshape import Flatten
 
-__all__ = ["Layer", "Dense", "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Flatten", "Dropout", "BatchNorm1d"]
+__all__ = ["Layer", "Dense", "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Flatten", "Dropout", "BatchNorm1d", "Conv2D", "MaxPool2D", "AvgPool2D", "BatchNorm2d"]

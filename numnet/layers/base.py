@@ -1,6 +1,10 @@
 """The Layer contract every building block of a network follows."""
 
+import hashlib
+
 import numpy as np
+
+from .. import initializers
 
 
 class Layer:
@@ -68,3 +72,50 @@ def as_array(x, layer):
     if x.ndim == 0:
         raise ValueError(f"{layer!r}: expected a batch of shape (N, ...), received a scalar")
     return x
+
+
+def _digest(array):
+    return hashlib.blake2b(np.ascontiguousarray(array).data, digest_size=16).digest()
+
+
+class WeightedLayer(Layer):
+    """A layer with a ``weight`` and a ``bias`` (Dense, Conv2D), and the shared way to initialise them.
+
+    With init="auto" the weight is drawn Glorot-uniform (right for tanh, sigmoid and linear outputs),
+    and ``adopt_activation`` redraws it from the same random state with another initializer when a
+    Sequential puts a ReLU-family activation right after the layer, as long as the weights are untouched.
+    """
+
+    @property
+    def weight(self):
+        return self.params["weight"]
+
+    @property
+    def bias(self):
+        return self.params["bias"]
+
+    def _init_params(self, shape, init, rng, dtype):
+        generator = initializers.as_generator(rng)
+        self._auto_init = None
+        if init == "auto":
+            self._auto_init = (type(generator.bit_generator), generator.bit_generator.state)
+            init = "glorot_uniform"
+        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        weight = initializers.get(init)(shape, generator, dtype)
+        if self._auto_init is not None:
+            self._auto_init += (_digest(weight),)
+        self.params = {"weight": weight, "bias": np.zeros(shape[0], dtype=dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def adopt_activation(self, init):
+        """With init="auto" and untouched weights, redraw them with ``init`` (called by Sequential)."""
+        if self._auto_init is None:
+            return
+        bit_generator_type, state, drawn = self._auto_init
+        self._auto_init = None
+        if _digest(self.weight) != drawn:  # the user has set weights by hand: leave them
+            return
+        bit_generator = bit_generator_type()
+        bit_generator.state = state
+        self.weight[...] = initializers.get(init)(self.weight.shape, np.random.Generator(bit_generator), self.weight.dtype)
+        self.init = init

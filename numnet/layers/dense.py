@@ -1,19 +1,12 @@
 """The fully connected layer."""
 
-import hashlib
-
 import numpy as np
 
-from .. import initializers
 from ._checks import float_dtype, positive_int
-from .base import Layer, as_array
+from .base import WeightedLayer, as_array
 
 
-def _digest(array):
-    return hashlib.blake2b(np.ascontiguousarray(array).data, digest_size=16).digest()
-
-
-class Dense(Layer):
+class Dense(WeightedLayer):
     """Fully connected layer: every output is a weighted sum of every input, plus a bias.
 
     Forward:  Y = X Wᵀ + b          (for one sample x, a column: y = W x + b)
@@ -45,40 +38,8 @@ class Dense(Layer):
         self.in_features = positive_int("Dense", "in_features", in_features)
         self.out_features = positive_int("Dense", "out_features", out_features)
         dtype = float_dtype("Dense", dtype)
-        generator = initializers.as_generator(rng)
-        self._auto_init = None
-        if init == "auto":
-            # remember how to redraw the same weights with another family's initializer
-            self._auto_init = (type(generator.bit_generator), generator.bit_generator.state)
-            init = "glorot_uniform"
-        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
-        weight = initializers.get(init)((self.out_features, self.in_features), generator, dtype)
-        self.params = {"weight": weight, "bias": np.zeros(self.out_features, dtype=dtype)}
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self._init_params((self.out_features, self.in_features), init, rng, dtype)
         self._x = None
-        if self._auto_init is not None:
-            self._auto_init += (_digest(weight),)
-
-    def adopt_activation(self, init):
-        """With init="auto" and untouched weights, redraw them with ``init`` (called by Sequential)."""
-        if self._auto_init is None:
-            return
-        bit_generator_type, state, drawn = self._auto_init
-        self._auto_init = None
-        if _digest(self.weight) != drawn:  # the user has set weights by hand: leave them
-            return
-        bit_generator = bit_generator_type()
-        bit_generator.state = state
-        self.weight[...] = initializers.get(init)(self.weight.shape, np.random.Generator(bit_generator), self.weight.dtype)
-        self.init = init
-
-    @property
-    def weight(self):
-        return self.params["weight"]
-
-    @property
-    def bias(self):
-        return self.params["bias"]
 
     @property
     def input_shape(self):

@@ -54,10 +54,13 @@ class BatchNorm1d(Layer):
         x = as_array(x, self)
         if x.ndim != 2 or x.shape[1] != self.num_features:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}), got {x.shape}")
+        return self._normalize(x, training)
+
+    def _normalize(self, x, training):
         if training:
             n = x.shape[0]
             if n < 2:
-                raise ValueError(f"{self!r}: training needs batches of at least 2 samples to estimate a variance, got {x.shape}")
+                raise ValueError(f"{self!r}: training needs at least 2 values per feature to estimate a variance, got {n}")
             mean, var = x.mean(axis=0), x.var(axis=0)
             m = self.momentum
             self.buffers["running_mean"][...] = (1 - m) * self.buffers["running_mean"] + m * mean
@@ -81,3 +84,35 @@ class BatchNorm1d(Layer):
 
     def get_config(self):
         return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalization of feature maps: BatchNorm1d's formulas per channel, with the mean and
+    variance taken over the batch and both spatial axes (N·H·W values per channel).
+
+    Shapes:   X (N, C, H, W) -> Y (N, C, H, W);  γ = weight (C,), β = bias (C,).
+    Args:     as BatchNorm1d (num_features = C).
+    """
+
+    @property
+    def input_shape(self):
+        return None
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 3 or input_shape[0] != self.num_features:
+            raise ValueError(f"{self!r}: expects inputs of shape ({self.num_features}, H, W), but receives {tuple(input_shape)}")
+        return tuple(input_shape)
+
+    def forward(self, x, training=False):
+        x = as_array(x, self)
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}, H, W), got {x.shape}")
+        n, c, h, w = x.shape
+        # each pixel of each image is one sample of its channel's distribution
+        y = self._normalize(x.transpose(0, 2, 3, 1).reshape(-1, c), training)
+        return y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+
+    def backward(self, grad_output):
+        n, c, h, w = grad_output.shape
+        dx = super().backward(grad_output.transpose(0, 2, 3, 1).reshape(-1, c))
+        return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2)

@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
-from numnet.layers import Activation, BatchNorm1d, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from numnet.layers import (
+    Activation, AvgPool2D, BatchNorm1d, BatchNorm2d, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, ReLU, Sigmoid,
+    Softmax, Tanh,
+)
 
 # (factory taking a dtype, per-sample input shape)
 LAYERS = {
@@ -17,6 +20,10 @@ LAYERS = {
     "Flatten": (lambda dtype: Flatten(), (2, 3)),
     "Dropout": (lambda dtype: Dropout(0.3, rng=0), (6,)),
     "BatchNorm1d": (lambda dtype: BatchNorm1d(6, dtype=dtype), (6,)),
+    "Conv2D": (lambda dtype: Conv2D(2, 3, 3, stride=2, padding=1, rng=0, dtype=dtype), (2, 7, 6)),
+    "MaxPool2D": (lambda dtype: MaxPool2D(2), (2, 6, 5)),
+    "AvgPool2D": (lambda dtype: AvgPool2D(3, stride=1), (2, 5, 5)),
+    "BatchNorm2d": (lambda dtype: BatchNorm2d(2, dtype=dtype), (2, 3, 4)),
 }
 
 

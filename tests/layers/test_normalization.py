@@ -29,7 +29,7 @@ def test_hand_worked_training_forward_and_running_statistics():
 
 
 def test_training_needs_two_samples_and_the_right_width():
-    with pytest.raises(ValueError, match="at least 2 samples"):
+    with pytest.raises(ValueError, match="at least 2 values per feature"):
         BatchNorm1d(3).forward(np.ones((1, 3)), training=True)
     with pytest.raises(ValueError, match=r"expected input of shape \(N, 3\), got \(4, 2\)"):
         BatchNorm1d(3).forward(np.ones((4, 2)))

@@ -1,0 +1,114 @@
+"""2-D convolution, computed as one matrix multiply over all image patches (im2col)."""
+
+import numbers
+
+import numpy as np
+
+from ._checks import float_dtype, positive_int
+from .base import WeightedLayer, as_array
+
+
+def pair(layer_name, name, value, minimum=1):
+    """An int or a pair of ints -> a pair of ints ≥ minimum."""
+    values = (value, value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+    try:
+        values = tuple(values)
+    except TypeError:
+        values = ()
+    if len(values) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum for v in values):
+        raise ValueError(f"{layer_name}: {name} must be an integer ≥ {minimum} or a pair of them. Received: {name}={value!r}")
+    return tuple(int(v) for v in values)
+
+
+def output_size(size, kernel, stride, padding):
+    """⌊(size + 2·padding − kernel) / stride⌋ + 1."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def windows(x, kernel, stride):
+    """View (no copy) of every kernel-sized window of x (N, C, H, W): shape (N, C, OH, OW, kh, kw)."""
+    view = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
+    return view[:, :, :: stride[0], :: stride[1]]
+
+
+class Conv2D(WeightedLayer):
+    """2-D convolution (as in deep learning: a cross-correlation), NCHW layout as in PyTorch.
+
+    Forward:  Y[n, o, i, j] = b[o] + Σ_c Σ_p Σ_q W[o, c, p, q] · Xpad[n, c, i·s + p, j·s + q]
+              computed as one matrix multiply: Y = cols(X) Wᵀ + b, cols(X) holding every patch as a row.
+    Backward: dW[o, c, p, q] = Σ_n Σ_i Σ_j dY[n, o, i, j] · Xpad[n, c, i·s + p, j·s + q]
+                  (a correlation of the input with dY: dW = dYᵀ cols(X))
+              db[o] = Σ_n Σ_i Σ_j dY[n, o, i, j]
+              dX = the full convolution of dY (dilated by the stride) with W flipped in both axes,
+                  computed by scattering dY W back onto the patches (col2im) and cropping the padding.
+    Shapes:   X (N, in_channels, H, W) -> Y (N, out_channels, OH, OW),
+              OH = ⌊(H + 2·padding − kh) / stride⌋ + 1 (likewise OW);
+              weight (out_channels, in_channels, kh, kw), bias (out_channels,).
+
+    Args:
+        in_channels, out_channels: channels of input and output.
+        kernel_size: k or (kh, kw). stride: s or (sh, sw), default 1. padding: zeros added on each
+            side, p or (ph, pw), default 0.
+        rng: a seed or numpy.random.Generator for the initial weights. dtype: default float32.
+        init: as Dense: "auto" (Glorot, switched to He when a ReLU follows in a Sequential), or a name.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *, rng=None, dtype=np.float32, init="auto"):
+        super().__init__()
+        self.in_channels = positive_int("Conv2D", "in_channels", in_channels)
+        self.out_channels = positive_int("Conv2D", "out_channels", out_channels)
+        self.kernel_size = pair("Conv2D", "kernel_size", kernel_size)
+        self.stride = pair("Conv2D", "stride", stride)
+        self.padding = pair("Conv2D", "padding", padding, minimum=0)
+        dtype = float_dtype("Conv2D", dtype)
+        self._init_params((self.out_channels, self.in_channels, *self.kernel_size), init, rng, dtype)
+        self._cache = None
+
+    def _output_hw(self, height, width):
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        if height + 2 * ph < kh or width + 2 * pw < kw:
+            raise ValueError(
+                f"{self!r}: the kernel {self.kernel_size} is larger than the padded input "
+                f"({height + 2 * ph}, {width + 2 * pw})"
+            )
+        return output_size(height, kh, sh, ph), output_size(width, kw, sw, pw)
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 3 or input_shape[0] != self.in_channels:
+            raise ValueError(f"{self!r}: expects inputs of shape ({self.in_channels}, H, W), but receives {tuple(input_shape)}")
+        return (self.out_channels, *self._output_hw(*input_shape[1:]))
+
+    def forward(self, x, training=False):
+        x = as_array(x, self)
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            hint = "; images need a channel axis: reshape (N, H, W) to (N, 1, H, W)" if x.ndim == 3 else ""
+            raise ValueError(f"{self!r}: expected input of shape (N, {self.in_channels}, H, W), got {x.shape}{hint}")
+        n, _, height, width = x.shape
+        out_h, out_w = self._output_hw(height, width)
+        (ph, pw) = self.padding
+        padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+        # every patch as one row: (N·OH·OW, C·kh·kw), the one copy im2col needs
+        cols = windows(padded, self.kernel_size, self.stride).transpose(0, 2, 3, 1, 4, 5).reshape(n * out_h * out_w, -1)
+        self._cache = (cols, padded.shape, x.shape)
+        y = cols @ self.weight.reshape(self.out_channels, -1).T + self.bias
+        return y.reshape(n, out_h, out_w, self.out_channels).transpose(0, 3, 1, 2)
+
+    def backward(self, grad_output):
+        cols, padded_shape, input_shape = self._cached(self._cache)
+        n, _, out_h, out_w = grad_output.shape
+        dy = grad_output.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)
+        self.grads["weight"] = (dy.T @ cols).reshape(self.weight.shape)
+        self.grads["bias"] = dy.sum(axis=0)
+        d_cols = (dy @ self.weight.reshape(self.out_channels, -1)).reshape(n, out_h, out_w, self.in_channels, *self.kernel_size)
+        # col2im: add each kernel offset's share back onto the input positions it read
+        d_padded = np.zeros(padded_shape, dtype=d_cols.dtype)
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        for p in range(kh):
+            for q in range(kw):
+                d_padded[:, :, p : p + sh * out_h : sh, q : q + sw * out_w : sw] += d_cols[..., p, q].transpose(0, 3, 1, 2)
+        height, width = input_shape[2:]
+        return d_padded[:, :, ph : ph + height, pw : pw + width]
+
+    def get_config(self):
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels, "kernel_size": list(self.kernel_size),
+                "stride": list(self.stride), "padding": list(self.padding)}

@@ -1,0 +1,99 @@
+"""Pooling: summarize each window of a feature map by its maximum or its mean."""
+
+import numpy as np
+
+from .base import Layer, as_array
+from .conv import output_size, pair, windows
+
+
+class _Pool2D(Layer):
+    """Shared checks and shapes of the 2-D pooling layers (NCHW, no padding)."""
+
+    def __init__(self, kernel_size, stride=None):
+        super().__init__()
+        name = type(self).__name__
+        self.kernel_size = pair(name, "kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else pair(name, "stride", stride)
+        self._cache = None
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"{self!r}: expects inputs of shape (C, H, W), but receives {tuple(input_shape)}")
+        return (input_shape[0], *self._output_hw(*input_shape[1:]))
+
+    def _output_hw(self, height, width):
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        if height < kh or width < kw:
+            raise ValueError(f"{self!r}: the window {self.kernel_size} is larger than the input ({height}, {width})")
+        return output_size(height, kh, sh, 0), output_size(width, kw, sw, 0)
+
+    def _check(self, x):
+        x = as_array(x, self)
+        if x.ndim != 4:
+            raise ValueError(f"{self!r}: expected input of shape (N, C, H, W), got {x.shape}")
+        return x, self._output_hw(*x.shape[2:])
+
+    def get_config(self):
+        return {"kernel_size": list(self.kernel_size), "stride": list(self.stride)}
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling: each output is the largest input in its window.
+
+    Forward:  Y[n, c, i, j] = max over p < kh, q < kw of X[n, c, i·s + p, j·s + q]
+    Backward: dX receives each dY[n, c, i, j] at the position of its window's maximum (the first
+              one on ties, as PyTorch), zero elsewhere; overlapping windows add up.
+    Shapes:   X (N, C, H, W) -> Y (N, C, OH, OW), OH = ⌊(H − kh) / stride⌋ + 1 (likewise OW).
+
+    Args:
+        kernel_size: k or (kh, kw). stride: default kernel_size (windows side by side).
+    """
+
+    def forward(self, x, training=False):
+        x, (out_h, out_w) = self._check(x)
+        patches = windows(x, self.kernel_size, self.stride).reshape(*x.shape[:2], out_h, out_w, -1)
+        argmax = patches.argmax(axis=-1)
+        self._cache = (argmax, x.shape)
+        return np.take_along_axis(patches, argmax[..., None], axis=-1)[..., 0]
+
+    def backward(self, grad_output):
+        argmax, shape = self._cached(self._cache)
+        n, c, out_h, out_w = argmax.shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        rows = np.arange(out_h)[:, None] * sh + argmax // kw
+        cols = np.arange(out_w)[None, :] * sw + argmax % kw
+        d_x = np.zeros(shape, dtype=grad_output.dtype)
+        index = (np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols)
+        if (sh, sw) == (kh, kw):
+            d_x[index] = grad_output  # windows do not overlap: every position is hit at most once
+        else:
+            np.add.at(d_x, index, grad_output)
+        return d_x
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling: each output is the mean of its window.
+
+    Forward:  Y[n, c, i, j] = (1 / (kh·kw)) Σ_p Σ_q X[n, c, i·s + p, j·s + q]
+    Backward: dX[n, c, i·s + p, j·s + q] += dY[n, c, i, j] / (kh·kw)   for every p < kh, q < kw
+    Shapes:   X (N, C, H, W) -> Y (N, C, OH, OW), OH = ⌊(H − kh) / stride⌋ + 1 (likewise OW).
+
+    Args:
+        kernel_size: k or (kh, kw). stride: default kernel_size.
+    """
+
+    def forward(self, x, training=False):
+        x, _ = self._check(x)
+        self._cache = x.shape
+        return windows(x, self.kernel_size, self.stride).mean(axis=(-2, -1))
+
+    def backward(self, grad_output):
+        shape = self._cached(self._cache)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        out_h, out_w = grad_output.shape[2:]
+        share = grad_output / (kh * kw)
+        d_x = np.zeros(shape, dtype=grad_output.dtype)
+        for p in range(kh):
+            for q in range(kw):
+                d_x[:, :, p : p + sh * out_h : sh, q : q + sw * out_w : sw] += share
+        return d_x
