@@ -58,23 +58,26 @@ def build_parser():
     train = commands.add_parser("train", help="train a digit recognizer and write a run folder",
                                 description="Train an MLP digit recognizer; writes the model, history and pictures to a run folder.")
     train.add_argument("--dataset", choices=DATASETS, default=defaults.dataset, help="default: %(default)s (embedded, offline)")
+    train.add_argument("--model", choices=["mlp", "cnn"], default=defaults.model,
+                       help="mlp: dense layers (--hidden); cnn: a LeNet-like network of two conv + pool blocks (default: %(default)s)")
     train.add_argument("--hidden", type=_positive_int, nargs="+", default=list(defaults.hidden), metavar="SIZE",
-                       help="hidden layer sizes (default: %(default)s)")
+                       help="hidden layer sizes of the mlp (default: %(default)s)")
     train.add_argument("--activation", choices=list(ACTIVATIONS), default=defaults.activation, help="default: %(default)s")
-    train.add_argument("--dropout", type=_fraction, default=defaults.dropout, help="dropout after each hidden layer (default: %(default)s)")
+    train.add_argument("--dropout", type=_fraction, help="dropout after each hidden layer (default: 0.2 mlp, 0.3 cnn)")
     train.add_argument("--optimizer", choices=list(OPTIMIZERS), default=defaults.optimizer, help="default: %(default)s")
     train.add_argument("--lr", type=_positive_float, default=defaults.lr, help="learning rate (default: %(default)s)")
     train.add_argument("--momentum", type=_fraction, default=defaults.momentum, help="momentum for sgd and rmsprop (default: %(default)s)")
     train.add_argument("--weight-decay", type=_non_negative_float, default=defaults.weight_decay, help="L2 weight decay (default: %(default)s)")
-    train.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
+    train.add_argument("--schedule", choices=SCHEDULES,
                        help="learning-rate schedule: step (×0.1 every third of the epochs), exponential (×0.9 per epoch), "
-                            "cosine (2 warm-up epochs), plateau (×0.5 after 2 epochs without progress) (default: %(default)s)")
+                            "cosine (2 warm-up epochs), plateau (×0.5 after 2 epochs without progress) (default: none mlp, cosine cnn)")
     train.add_argument("--early-stopping", type=int, default=defaults.early_stopping, metavar="PATIENCE",
                        help="stop after PATIENCE epochs without a better validation loss and keep the best weights (default: off)")
-    train.add_argument("--augment", action="store_true", help="randomly shift (±2 px) and rotate (±10°) training digits")
+    train.add_argument("--augment", action=argparse.BooleanOptionalAction,
+                       help="randomly shift (±2 px) and rotate (±10°) training digits (default: off mlp, on cnn)")
     train.add_argument("--resume", metavar="RUN_DIR",
                        help="continue the run in RUN_DIR from its last checkpoint with its saved settings (starts it if new)")
-    train.add_argument("--epochs", type=_positive_int, default=defaults.epochs, help="default: %(default)s")
+    train.add_argument("--epochs", type=_positive_int, help="default: 20 mlp, 15 cnn")
     train.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size, help="default: %(default)s")
     train.add_argument("--seed", type=int, default=defaults.seed, help="seed of weights, batch order and dropout (default: %(default)s)")
     train.add_argument("--out", help="run folder (default: runs/<date-time>)")
@@ -102,7 +105,7 @@ def _train(args):
     from .runs import TrainConfig, saved_config, train
 
     config = TrainConfig(
-        dataset=args.dataset, hidden=tuple(args.hidden), activation=args.activation, dropout=args.dropout,
+        dataset=args.dataset, model=args.model, hidden=tuple(args.hidden), activation=args.activation, dropout=args.dropout,
         optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
         schedule=args.schedule, early_stopping=args.early_stopping, augment=args.augment, epochs=args.epochs,
         batch_size=args.batch_size, seed=args.seed, data_dir=args.data_dir, out=args.out, verbose=0 if args.quiet else 1,

@@ -81,3 +81,38 @@ def plot_first_layer_weights(weight, path, image_shape=(28, 28), limit=64):
         axes.imshow(row.reshape(image_shape), cmap="RdBu_r", vmin=-extent, vmax=extent)
         axes.axis("off")
     _save(figure, path)
+
+
+def plot_conv_filters(weight, path, limit=64):
+    """A convolution's kernels, one small image per (output channel, input channel 0)."""
+    kernels = np.asarray(weight)[:limit, 0]
+    columns = 8
+    rows = int(np.ceil(len(kernels) / columns))
+    figure = _figure(columns * 1.2, rows * 1.2 + 0.4)
+    figure.suptitle(f"First convolution's {len(kernels)} filters (red positive, blue negative)")
+    for i, kernel in enumerate(kernels):
+        axes = figure.add_subplot(rows, columns, i + 1)
+        extent = np.abs(kernel).max() or 1
+        axes.imshow(kernel, cmap="RdBu_r", vmin=-extent, vmax=extent)
+        axes.axis("off")
+    _save(figure, path)
+
+
+def plot_feature_maps(model, image, path, limit=16):
+    """One input image and what each convolution block makes of it (first `limit` channels per layer)."""
+    stages, x = [("input", image[0])], image
+    for layer in model.layers:
+        x = layer.forward(x)
+        if x.ndim == 4 and type(layer).__name__ in ("MaxPool2D", "AvgPool2D"):
+            stages.append((f"after {type(layer).__name__} ({x.shape[1]} channels)", x[0, :limit]))
+    columns = limit
+    figure = _figure(columns * 0.9, len(stages) * 1.1 + 0.6)
+    figure.suptitle("Feature maps of one test image")
+    for row, (title, maps) in enumerate(stages):
+        for col, feature_map in enumerate(maps):
+            axes = figure.add_subplot(len(stages), columns, row * columns + col + 1)
+            axes.imshow(feature_map, cmap="viridis")
+            axes.axis("off")
+            if col == 0:
+                axes.set_title(title, fontsize=7, loc="left")
+    _save(figure, path)

@@ -7,7 +7,7 @@ import csv
 import datetime
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from .datasets import (
 from .functional import softmax
 from .augmentation import ImageAugmenter
 from .callbacks import EarlyStopping, LearningRateScheduler
-from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Tanh
+from .layers import Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, ReLU, Sigmoid, Tanh
 from .losses import CrossEntropy
 from .model import Sequential
 from .optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
@@ -71,22 +71,54 @@ def build_mlp(hidden=(256, 128), activation="relu", dropout=0.2, seed=0, classes
     return Sequential(layers, input_shape=(28, 28))
 
 
+def build_cnn(channels=(16, 32), dense=128, activation="relu", dropout=0.3, seed=0, classes=10):
+    """A LeNet-like network for (1, 28, 28) images: two [Conv 3×3 -> activation -> MaxPool 2×2] blocks,
+    then Flatten -> Dense(dense) -> activation -> Dropout -> Dense(classes) logits."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
+    rng = np.random.default_rng(seed)
+    layers, width, size = [], 1, 28
+    for out in channels:
+        layers += [Conv2D(width, out, 3, padding=1, rng=rng, init=INITS[activation]), ACTIVATIONS[activation](), MaxPool2D(2)]
+        width, size = out, size // 2
+    layers += [Flatten(), Dense(width * size * size, dense, rng=rng, init=INITS[activation]), ACTIVATIONS[activation]()]
+    if dropout:
+        layers.append(Dropout(dropout, rng=rng))
+    layers.append(Dense(dense, classes, rng=rng))
+    return Sequential(layers, input_shape=(1, 28, 28))
+
+
+def as_model_input(model, images):
+    """uint8 images (N, 28, 28) -> float32 in [0, 1], shaped as the model's input ((N, 28, 28) or (N, 1, 28, 28))."""
+    images = scale(images) if images.dtype == np.uint8 else np.asarray(images, dtype=np.float32)
+    shape = model.input_shape or images.shape[1:]
+    return images.reshape(len(images), *shape)
+
+
+# per-model defaults for the settings left unset (None)
+MODEL_DEFAULTS = {
+    "mlp": {"epochs": 20, "augment": False, "schedule": "none", "dropout": 0.2},
+    "cnn": {"epochs": 15, "augment": True, "schedule": "cosine", "dropout": 0.3},
+}
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run (all of it is saved in the run folder)."""
 
     dataset: str = "digits-sample"
+    model: str = "mlp"
     hidden: tuple = (256, 128)
     activation: str = "relu"
-    dropout: float = 0.2
+    dropout: float = None
     optimizer: str = "adam"
     lr: float = 1e-3
     momentum: float = 0.0
     weight_decay: float = 0.0
-    schedule: str = "none"
+    schedule: str = None
     early_stopping: int = 0
-    augment: bool = False
-    epochs: int = 20
+    augment: bool = None
+    epochs: int = None
     batch_size: int = 64
     seed: int = 0
     data_dir: str = None
@@ -145,15 +177,21 @@ def train(config, resume=False):
     The run folder gets a checkpoint after every epoch (and on Ctrl-C); with ``resume=True`` training
     continues from it, or starts fresh when there is none.
     """
+    if config.model not in MODEL_DEFAULTS:
+        raise ValueError(f"unknown model {config.model!r}; expected one of {', '.join(MODEL_DEFAULTS)}")
+    config = replace(config, **{k: v for k, v in MODEL_DEFAULTS[config.model].items() if getattr(config, k) is None})
     optimizer = _optimizer(config)
     callbacks = _callbacks(config, optimizer)
-    model = build_mlp(config.hidden, config.activation, config.dropout, config.seed)
+    if config.model == "cnn":
+        model = build_cnn(activation=config.activation, dropout=config.dropout, seed=config.seed)
+    else:
+        model = build_mlp(config.hidden, config.activation, config.dropout, config.seed)
     folder = Path(config.out) if config.out else default_run_folder()  # created when the first file is saved
 
     (x_train, y_train), (x_test, y_test) = load_dataset(config.dataset, config.data_dir, progressbar=config.verbose > 0)
     train_index, val_index = stratified_split(y_train, VALIDATION_FRACTION, config.seed)
-    x_fit, y_fit = scale(x_train[train_index]), y_train[train_index]
-    validation = (scale(x_train[val_index]), y_train[val_index])
+    x_fit, y_fit = as_model_input(model, x_train[train_index]), y_train[train_index]
+    validation = (as_model_input(model, x_train[val_index]), y_train[val_index])
 
     started = time.perf_counter()
     with atomic_write(folder / "config.json", "w") as file:  # first, so that --resume finds the settings
@@ -167,7 +205,7 @@ def train(config, resume=False):
     seconds = time.perf_counter() - started
 
     names = class_names(config.dataset)
-    predicted = model.predict(scale(x_test)).argmax(axis=1)
+    predicted = model.predict(as_model_input(model, x_test)).argmax(axis=1)
     test_accuracy = float(np.mean(predicted == y_test))
     matrix = metrics.confusion_matrix(y_test, predicted, len(names))
     model.metadata = {
@@ -190,8 +228,14 @@ def train(config, resume=False):
         files.remove(files[3])
     plots.plot_confusion_matrix(matrix, names, folder / "confusion_matrix.png")
     plots.plot_misclassified(x_test, y_test, predicted, names, folder / "misclassified.png")
-    first_dense = next(layer for layer in model.layers if isinstance(layer, Dense))
-    plots.plot_first_layer_weights(first_dense.weight, folder / "first_layer_weights.png")
+    first = next(layer for layer in model.layers if isinstance(layer, (Dense, Conv2D)))
+    if isinstance(first, Conv2D):
+        files[-1] = folder / "first_layer_filters.png"
+        plots.plot_conv_filters(first.weight, files[-1])
+        files.append(folder / "feature_maps.png")
+        plots.plot_feature_maps(model, as_model_input(model, x_test[:1]), files[-1])
+    else:
+        plots.plot_first_layer_weights(first.weight, files[-1])
     return RunResult(folder, model, history.history, test_accuracy, seconds, history.interrupted, files)
 
 
@@ -235,7 +279,7 @@ class Evaluation:
 def check_model_fits(model, source="model"):
     """Raise ValueError unless the model takes 28×28 images and gives 10 scores."""
     try:
-        out = model.predict(np.zeros((1, 28, 28), dtype=np.float32))
+        out = model.predict(as_model_input(model, np.zeros((1, 28, 28), dtype=np.uint8)))
     except ValueError as error:
         raise ValueError(f"{source} does not fit 28x28 images: {error}") from None
     if out.shape != (1, 10):
@@ -247,7 +291,7 @@ def evaluate(model, dataset=None, data_dir=None, source="model"):
     dataset = dataset or model.metadata.get("dataset", "digits-sample")
     check_model_fits(model, source)
     _, (x_test, y_test) = load_dataset(dataset, data_dir)
-    predicted = model.predict(scale(x_test)).argmax(axis=1)
+    predicted = model.predict(as_model_input(model, x_test)).argmax(axis=1)
     names = class_names(dataset)
     matrix = metrics.confusion_matrix(y_test, predicted, len(names))
     precision, recall = metrics.precision_recall(matrix)
@@ -261,7 +305,7 @@ def predict_images(model, paths, top=3, source="model"):
     check_model_fits(model, source)
     names = model.metadata.get("class_names") or list(DIGIT_CLASSES)
     digits = np.stack([load_digit(path) for path in paths])
-    probabilities = softmax(model.predict(digits).astype(np.float64))
+    probabilities = softmax(model.predict(as_model_input(model, digits)).astype(np.float64))
     results = []
     for path, row in zip(paths, probabilities):
         best = np.argsort(-row)[:top]

@@ -61,6 +61,22 @@ def test_training_options_and_resume(tmp_path, capsys):
     assert first.split("Test accuracy: ")[1].split("\n")[0] == second.split("Test accuracy: ")[1].split("\n")[0]
 
 
+def test_cnn_default_reaches_98_percent_and_shows_filters_and_feature_maps(tmp_path, capsys):
+    assert main(["train", "--model", "cnn", "--out", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert float(out.split("Test accuracy: ")[1].split("%")[0]) >= 98.0
+    for name in ("first_layer_filters.png", "feature_maps.png", "curves.png", "misclassified.png"):
+        with Image.open(tmp_path / name) as image:
+            assert image.format == "PNG"
+    digit = tmp_path / "digit.png"
+    _, (x_test, y_test) = load_digits_sample()
+    Image.fromarray(255 - np.kron(np.pad(x_test[3], 6), np.ones((8, 8), dtype=np.uint8))).save(digit)
+    assert main(["predict", str(tmp_path / "model.safetensors"), str(digit), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["prediction"] == str(y_test[3])
+    assert main(["summary", str(tmp_path / "model.safetensors")]) == 0
+    assert "Conv2D(in_channels=1, out_channels=16" in capsys.readouterr().out
+
+
 def test_run_folder_pictures_are_real_pngs(trained):
     for name in PICTURES:
         with Image.open(trained / name) as image:
@@ -124,7 +140,8 @@ def test_user_errors_print_one_line_and_exit_1(trained, tmp_path, capsys):
 
 @pytest.mark.parametrize("argv", [["train", "--epochs", "0"], ["train", "--lr", "-1"], ["train", "--dataset", "cifar"], ["fly"], [],
                                   ["train", "--resume", "a", "--out", "b"], ["train", "--early-stopping", "-1"],
-                                  ["train", "--optimizer", "lbfgs"], ["train", "--schedule", "warp"]])
+                                  ["train", "--optimizer", "lbfgs"], ["train", "--schedule", "warp"],
+                                  ["train", "--model", "rnn"]])
 def test_usage_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as caught:
         main(argv)

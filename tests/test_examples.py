@@ -68,3 +68,9 @@ def test_scripts_run(script):
     done = subprocess.run([sys.executable, str(EXAMPLES / script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
+
+
+def test_mnist_cnn_example_trains():
+    namespace = runpy.run_path(str(EXAMPLES / "mnist_cnn.py"))
+    model, results = namespace["main"](epochs=1)
+    assert model.input_shape == (1, 28, 28) and results["accuracy"] > 0.85

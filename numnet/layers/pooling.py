@@ -42,32 +42,40 @@ class MaxPool2D(_Pool2D):
 
     Forward:  Y[n, c, i, j] = max over p < kh, q < kw of X[n, c, i·s + p, j·s + q]
     Backward: dX receives each dY[n, c, i, j] at the position of its window's maximum (the first
-              one on ties, as PyTorch), zero elsewhere; overlapping windows add up.
+              one in row-major order on ties, as PyTorch), zero elsewhere; overlapping windows add up.
     Shapes:   X (N, C, H, W) -> Y (N, C, OH, OW), OH = ⌊(H − kh) / stride⌋ + 1 (likewise OW).
+
+    Both passes loop over the kh·kw offsets of a window, each a strided view of X: a few
+    whole-array operations instead of one per window.
 
     Args:
         kernel_size: k or (kh, kw). stride: default kernel_size (windows side by side).
     """
 
+    def _offsets(self, x, out_h, out_w):
+        """(slice pair, view) for each window offset (p, q), in row-major order."""
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        for p in range(kh):
+            for q in range(kw):
+                index = (slice(None), slice(None), slice(p, p + sh * out_h, sh), slice(q, q + sw * out_w, sw))
+                yield index, x[index]
+
     def forward(self, x, training=False):
         x, (out_h, out_w) = self._check(x)
-        patches = windows(x, self.kernel_size, self.stride).reshape(*x.shape[:2], out_h, out_w, -1)
-        argmax = patches.argmax(axis=-1)
-        self._cache = (argmax, x.shape)
-        return np.take_along_axis(patches, argmax[..., None], axis=-1)[..., 0]
+        y = None
+        for _, view in self._offsets(x, out_h, out_w):
+            y = view.copy() if y is None else np.maximum(y, view, out=y)
+        self._cache = (x, y)
+        return y
 
     def backward(self, grad_output):
-        argmax, shape = self._cached(self._cache)
-        n, c, out_h, out_w = argmax.shape
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        rows = np.arange(out_h)[:, None] * sh + argmax // kw
-        cols = np.arange(out_w)[None, :] * sw + argmax % kw
-        d_x = np.zeros(shape, dtype=grad_output.dtype)
-        index = (np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols)
-        if (sh, sw) == (kh, kw):
-            d_x[index] = grad_output  # windows do not overlap: every position is hit at most once
-        else:
-            np.add.at(d_x, index, grad_output)
+        x, y = self._cached(self._cache)
+        d_x = np.zeros(x.shape, dtype=grad_output.dtype)
+        taken = np.zeros(y.shape, dtype=bool)  # windows whose maximum has already received dY
+        for index, view in self._offsets(x, *y.shape[2:]):
+            first = (view == y) & ~taken
+            taken |= first
+            d_x[index] += grad_output * first
         return d_x
 
 
