@@ -188,10 +188,16 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, grad):
-        for layer in reversed(self.layers):
+    def backward(self, grad, input_grad=True):
+        """Run the layers' backward passes in reverse and return dL/dX (None when input_grad=False,
+        which spares the first layer's dX: training never needs the gradient of the data)."""
+        for index in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[index]
+            if index == 0 and not input_grad and hasattr(layer, "backward_params"):
+                layer.backward_params(grad)
+                return None
             grad = layer.backward(grad)
-        return grad
+        return grad if input_grad else None
 
     def predict(self, x, batch_size=256):
         """Outputs for x, computed in batches in inference mode (no dropout)."""
@@ -374,7 +380,7 @@ class Sequential:
                             f"the loss became {value} at epoch {epoch}, batch {batch}: training diverged. "
                             f"Try a lower learning rate (lr={optimizer.lr:g} now)."
                         )
-                    self.backward(grad)
+                    self.backward(grad, input_grad=False)
                     optimizer.step(self)
                     sums["seen"] += len(index)
                     sums["loss"] += value * len(index)

@@ -107,6 +107,13 @@ class WeightedLayer(Layer):
         self.params = {"weight": weight, "bias": np.zeros(shape[0], dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
+    def backward(self, grad_output):
+        return self._backward(grad_output, input_grad=True)
+
+    def backward_params(self, grad_output):
+        """Only the parameter gradients, skipping dX: what the first layer of a network needs."""
+        self._backward(grad_output, input_grad=False)
+
     def adopt_activation(self, init):
         """With init="auto" and untouched weights, redraw them with ``init`` (called by Sequential)."""
         if self._auto_init is None:

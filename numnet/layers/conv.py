@@ -25,10 +25,14 @@ def output_size(size, kernel, stride, padding):
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def windows(x, kernel, stride):
-    """View (no copy) of every kernel-sized window of x (N, C, H, W): shape (N, C, OH, OW, kh, kw)."""
-    view = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
-    return view[:, :, :: stride[0], :: stride[1]]
+def kernel_offsets(kernel, stride, out_h, out_w):
+    """For each kernel offset (p, q): the index of the inputs that offset meets across all windows,
+    a strided slice of an (N, C, H, W) array. Looping over the kh·kw offsets with whole-array
+    operations is what keeps convolution and pooling free of per-pixel Python loops."""
+    (kh, kw), (sh, sw) = kernel, stride
+    for p in range(kh):
+        for q in range(kw):
+            yield (p, q), (slice(None), slice(None), slice(p, p + sh * out_h, sh), slice(q, q + sw * out_w, sw))
 
 
 class Conv2D(WeightedLayer):
@@ -83,31 +87,37 @@ class Conv2D(WeightedLayer):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             hint = "; images need a channel axis: reshape (N, H, W) to (N, 1, H, W)" if x.ndim == 3 else ""
             raise ValueError(f"{self!r}: expected input of shape (N, {self.in_channels}, H, W), got {x.shape}{hint}")
-        n, _, height, width = x.shape
+        n, channels, height, width = x.shape
         out_h, out_w = self._output_hw(height, width)
-        (ph, pw) = self.padding
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
         padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
-        # every patch as one row: (N·OH·OW, C·kh·kw), the one copy im2col needs
-        cols = windows(padded, self.kernel_size, self.stride).transpose(0, 2, 3, 1, 4, 5).reshape(n * out_h * out_w, -1)
+        # im2col: one column per output position, one row per (channel, p, q) of the kernel,
+        # filled one kernel offset at a time from a strided view of the input
+        cols = np.empty((channels, kh, kw, n, out_h, out_w), dtype=x.dtype)
+        for (p, q), index in kernel_offsets(self.kernel_size, self.stride, out_h, out_w):
+            cols[:, p, q] = padded[index].transpose(1, 0, 2, 3)
+        cols = cols.reshape(channels * kh * kw, n * out_h * out_w)
         self._cache = (cols, padded.shape, x.shape)
-        y = cols @ self.weight.reshape(self.out_channels, -1).T + self.bias
-        return y.reshape(n, out_h, out_w, self.out_channels).transpose(0, 3, 1, 2)
+        y = self.weight.reshape(self.out_channels, -1) @ cols + self.bias[:, None]
+        # kept channel-first in memory (C, N, H, W); the NCHW view costs nothing
+        return y.reshape(self.out_channels, n, out_h, out_w).transpose(1, 0, 2, 3)
 
-    def backward(self, grad_output):
+    def _backward(self, grad_output, input_grad):
         cols, padded_shape, input_shape = self._cached(self._cache)
         n, _, out_h, out_w = grad_output.shape
-        dy = grad_output.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)
-        self.grads["weight"] = (dy.T @ cols).reshape(self.weight.shape)
-        self.grads["bias"] = dy.sum(axis=0)
-        d_cols = (dy @ self.weight.reshape(self.out_channels, -1)).reshape(n, out_h, out_w, self.in_channels, *self.kernel_size)
+        dy = grad_output.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (out, N·OH·OW)
+        self.grads["weight"] = (dy @ cols.T).reshape(self.weight.shape)
+        self.grads["bias"] = dy.sum(axis=1)
+        if not input_grad:
+            return None
+        channels, (kh, kw) = self.in_channels, self.kernel_size
+        d_cols = (self.weight.reshape(self.out_channels, -1).T @ dy).reshape(channels, kh, kw, n, out_h, out_w)
         # col2im: add each kernel offset's share back onto the input positions it read
-        d_padded = np.zeros(padded_shape, dtype=d_cols.dtype)
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        for p in range(kh):
-            for q in range(kw):
-                d_padded[:, :, p : p + sh * out_h : sh, q : q + sw * out_w : sw] += d_cols[..., p, q].transpose(0, 3, 1, 2)
-        height, width = input_shape[2:]
-        return d_padded[:, :, ph : ph + height, pw : pw + width]
+        d_padded = np.zeros((padded_shape[1], padded_shape[0], *padded_shape[2:]), dtype=d_cols.dtype)
+        for (p, q), index in kernel_offsets(self.kernel_size, self.stride, out_h, out_w):
+            d_padded[index] += d_cols[:, p, q]
+        (ph, pw), (height, width) = self.padding, input_shape[2:]
+        return d_padded[:, :, ph : ph + height, pw : pw + width].transpose(1, 0, 2, 3)
 
     def get_config(self):
         return {"in_channels": self.in_channels, "out_channels": self.out_channels, "kernel_size": list(self.kernel_size),

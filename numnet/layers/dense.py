@@ -64,7 +64,7 @@ class Dense(WeightedLayer):
         self._x = x
         return x @ self.weight.T + self.bias
 
-    def backward(self, grad_output):
+    def _backward(self, grad_output, input_grad):
         x = self._cached(self._x)
         grad_output = np.asarray(grad_output)
         if grad_output.shape != (x.shape[0], self.out_features):
@@ -73,7 +73,7 @@ class Dense(WeightedLayer):
             )
         self.grads["weight"] = grad_output.T @ x
         self.grads["bias"] = grad_output.sum(axis=0)
-        return grad_output @ self.weight
+        return grad_output @ self.weight if input_grad else None
 
     def get_config(self):
         return {"in_features": self.in_features, "out_features": self.out_features}

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .base import Layer, as_array
-from .conv import output_size, pair, windows
+from .conv import kernel_offsets, output_size, pair
 
 
 class _Pool2D(Layer):
@@ -45,26 +45,15 @@ class MaxPool2D(_Pool2D):
               one in row-major order on ties, as PyTorch), zero elsewhere; overlapping windows add up.
     Shapes:   X (N, C, H, W) -> Y (N, C, OH, OW), OH = ⌊(H − kh) / stride⌋ + 1 (likewise OW).
 
-    Both passes loop over the kh·kw offsets of a window, each a strided view of X: a few
-    whole-array operations instead of one per window.
-
     Args:
         kernel_size: k or (kh, kw). stride: default kernel_size (windows side by side).
     """
 
-    def _offsets(self, x, out_h, out_w):
-        """(slice pair, view) for each window offset (p, q), in row-major order."""
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        for p in range(kh):
-            for q in range(kw):
-                index = (slice(None), slice(None), slice(p, p + sh * out_h, sh), slice(q, q + sw * out_w, sw))
-                yield index, x[index]
-
     def forward(self, x, training=False):
         x, (out_h, out_w) = self._check(x)
         y = None
-        for _, view in self._offsets(x, out_h, out_w):
-            y = view.copy() if y is None else np.maximum(y, view, out=y)
+        for _, index in kernel_offsets(self.kernel_size, self.stride, out_h, out_w):
+            y = x[index].copy() if y is None else np.maximum(y, x[index], out=y)
         self._cache = (x, y)
         return y
 
@@ -72,8 +61,8 @@ class MaxPool2D(_Pool2D):
         x, y = self._cached(self._cache)
         d_x = np.zeros(x.shape, dtype=grad_output.dtype)
         taken = np.zeros(y.shape, dtype=bool)  # windows whose maximum has already received dY
-        for index, view in self._offsets(x, *y.shape[2:]):
-            first = (view == y) & ~taken
+        for _, index in kernel_offsets(self.kernel_size, self.stride, *y.shape[2:]):
+            first = (x[index] == y) & ~taken
             taken |= first
             d_x[index] += grad_output * first
         return d_x
@@ -91,17 +80,15 @@ class AvgPool2D(_Pool2D):
     """
 
     def forward(self, x, training=False):
-        x, _ = self._check(x)
+        x, (out_h, out_w) = self._check(x)
         self._cache = x.shape
-        return windows(x, self.kernel_size, self.stride).mean(axis=(-2, -1))
+        total = sum(x[index] for _, index in kernel_offsets(self.kernel_size, self.stride, out_h, out_w))
+        return total / x.dtype.type(np.prod(self.kernel_size))
 
     def backward(self, grad_output):
         shape = self._cached(self._cache)
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        out_h, out_w = grad_output.shape[2:]
-        share = grad_output / (kh * kw)
+        share = grad_output / grad_output.dtype.type(np.prod(self.kernel_size))
         d_x = np.zeros(shape, dtype=grad_output.dtype)
-        for p in range(kh):
-            for q in range(kw):
-                d_x[:, :, p : p + sh * out_h : sh, q : q + sw * out_w : sw] += share
+        for _, index in kernel_offsets(self.kernel_size, self.stride, *grad_output.shape[2:]):
+            d_x[index] += share
         return d_x
