@@ -144,9 +144,7 @@ class CrossEntropy(Loss):
                     f"CrossEntropy: labels must be in the range [0, {classes - 1}] for {classes} classes, "
                     f"got labels from {y_true.min()} to {y_true.max()}"
                 )
-            one_hot = np.zeros_like(y_pred)
-            one_hot[np.arange(n), y_true] = 1
-            return one_hot, y_pred
+            return y_true, y_pred  # labels stay labels: picking log p[label] beats building one-hot rows
         if y_true.shape != y_pred.shape:
             raise ValueError(
                 f"CrossEntropy: expected integer labels of shape ({n},) or one-hot targets of shape {y_pred.shape}, "
@@ -154,11 +152,31 @@ class CrossEntropy(Loss):
             )
         return y_true.astype(y_pred.dtype, copy=False), y_pred
 
-    def _value(self, y_true, y_pred):
-        return -np.sum(y_true * log_softmax(y_pred)) / y_pred.shape[0]
+    def _value(self, y_true, y_pred, log_p=None):
+        log_p = log_softmax(y_pred) if log_p is None else log_p
+        if y_true.ndim == 1:
+            return -log_p[np.arange(len(y_true)), y_true].mean()
+        return -np.sum(y_true * log_p) / y_pred.shape[0]
 
-    def _gradient(self, y_true, y_pred):
-        return (softmax(y_pred) - y_true) / y_pred.shape[0]
+    def _gradient(self, y_true, y_pred, p=None):
+        p = softmax(y_pred) if p is None else p
+        if y_true.ndim == 1:
+            p[np.arange(len(y_true)), y_true] -= 1  # softmax(z) − onehot(y), in place
+        else:
+            p -= y_true
+        p /= y_pred.shape[0]
+        return p
+
+    def value_and_gradient(self, y_true, y_pred):
+        """Both from one exponential (what a training step needs):
+        e = exp(z − max z),  log p = z − max z − log Σ e,  p = e / Σ e."""
+        y_true, y_pred = self._check(y_true, y_pred)
+        shifted = y_pred - y_pred.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        log_p = shifted - np.log(total)
+        e /= total
+        return float(self._value(y_true, y_pred, log_p)), self._gradient(y_true, y_pred, e)
 
 
 LOSSES = {cls.__name__: cls for cls in (MSE, BinaryCrossEntropy, CrossEntropy)}

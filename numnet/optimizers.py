@@ -6,6 +6,7 @@ place. Per-parameter state (velocities, moments) is kept in ``self.state`` under
 reloaded model or a resumed optimizer cannot point at stale arrays.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -156,7 +157,8 @@ class Adam(Optimizer):
         v *= beta2
         v += (1 - beta2) * grad * grad
         step_size = self.lr / (1 - beta1**self.iterations)
-        denominator = np.sqrt(v) / np.sqrt(1 - beta2**self.iterations) + self.eps
+        # math.sqrt keeps a Python float: np.sqrt would return a float64 scalar and upcast every array
+        denominator = np.sqrt(v) / math.sqrt(1 - beta2**self.iterations) + self.eps
         param -= step_size * m / denominator
 
     def get_config(self):

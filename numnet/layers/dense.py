@@ -62,7 +62,9 @@ class Dense(WeightedLayer):
                 f"{self!r}: expected input of shape (N, {self.in_features}), got {x.shape}{hint}"
             )
         self._x = x
-        return x @ self.weight.T + self.bias
+        y = x @ self.weight.T
+        y += self.bias  # in place: one array per layer and batch, not two
+        return y
 
     def _backward(self, grad_output, input_grad):
         x = self._cached(self._x)
