@@ -33,6 +33,8 @@ class History:
 
 
 def _positive_int(name, value):
+    if type(value) is int and value > 0:  # the common case, without the slower abstract-class check
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
     return int(value)
@@ -173,8 +175,9 @@ class Sequential:
                 f"{name} has shape {x.shape}; this model expects (N, {', '.join(map(str, self.input_shape))})"
             )
         x = x.astype(self.dtype, copy=False)
-        # min and max are NaN or ±inf exactly when some entry is: two passes, no temporary array
-        if x.size and not (np.isfinite(x.min()) and np.isfinite(x.max())):
+        # one cheap reduction: the sum is finite unless an entry is NaN or ±inf (or huge values
+        # overflow it, which the exact elementwise check then clears)
+        if not np.isfinite(x.sum()) and not np.isfinite(x).all():
             raise ValueError(f"{name} contains NaN or infinite values")
         return x
 
@@ -204,10 +207,11 @@ class Sequential:
         """Outputs for x, computed in batches in inference mode (no dropout)."""
         x = self._as_input(x)
         batch_size = _positive_int("batch_size", batch_size)
-        outputs = [self.forward(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)]
-        if not outputs:
+        if len(x) == 0:
             raise ValueError("x is empty: nothing to predict")
-        return np.concatenate(outputs)
+        if len(x) <= batch_size:  # one batch: no list, no concatenation (single-sample latency)
+            return self.forward(x, training=False)
+        return np.concatenate([self.forward(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)])
 
     # -- metrics ----------------------------------------------------------------------------------
 

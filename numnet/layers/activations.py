@@ -91,21 +91,20 @@ class Tanh(_OutputCachingActivation):
 class ReLU(Layer):
     """Rectified linear unit.
 
-    Forward:  Y = max(0, X)        Backward: dX = dY ⊙ [X > 0]      (the derivative at 0 is taken as 0)
+    Forward:  Y = max(0, X)        Backward: dX = dY ⊙ [Y > 0]      (the derivative at 0 is taken as 0)
     Shapes:   X (N, ...) -> Y (N, ...).
     """
 
     def __init__(self):
         super().__init__()
-        self._mask = None
+        self._y = None
 
     def forward(self, x, training=False):
-        x = as_array(x, self)
-        self._mask = x > 0
-        return x * self._mask
+        self._y = np.maximum(as_array(x, self), 0)  # Y > 0 exactly where X > 0: Y is all backward needs
+        return self._y
 
     def backward(self, grad_output):
-        return grad_output * self._cached(self._mask)
+        return grad_output * (self._cached(self._y) > 0)
 
 
 class LeakyReLU(Layer):

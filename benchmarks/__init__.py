@@ -1,0 +1,1 @@
+"""Benchmarks of numnet against PyTorch and scikit-learn (not part of the test run): python -m benchmarks."""

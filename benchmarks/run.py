@@ -1,0 +1,258 @@
+"""numnet against PyTorch (and scikit-learn for the MLPs) on the CPU: `python -m benchmarks`.
+
+For each case the frameworks train the same network on the same data from the same initial weights
+in the same batch order, one epoch at a time and alternating, so that both see the same machine
+load. Seconds per epoch are the median of the timed epochs after a warm-up epoch. BLAS threads are
+limited with threadpoolctl (numnet, scikit-learn) and torch.set_num_threads (PyTorch), equal for all.
+
+Needs the bench extra (pip install -e ".[bench]") and Fashion-MNIST (apt-get install dataset-fashion-mnist).
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import cases as C
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine_description(threads):
+    import torch
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    return (f"{cpu}, {len(os.sched_getaffinity(0))} cores available, {threads} thread(s) used; "
+            f"Python {platform.python_version()}, NumPy {np.__version__} with {blas.get('name')} {blas.get('version')}, "
+            f"PyTorch {torch.__version__}")
+
+
+def matmul_peak(threads, size=1024, repeats=20):
+    """Best float32 GFLOP/s of a size×size matrix product: the machine's practical ceiling."""
+    from threadpoolctl import threadpool_limits
+
+    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    b = a.T.copy()
+    with threadpool_limits(threads):
+        a @ b
+        best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def load_data(samples):
+    from numnet.datasets import load_fashion_mnist, scale
+
+    (x_train, y_train), (x_test, y_test) = load_fashion_mnist(progressbar=False)
+    x_train, y_train = scale(x_train[:samples]), y_train[:samples].astype(np.int64)
+    return x_train, y_train, scale(x_test), y_test.astype(np.int64)
+
+
+def shaped(case, images):
+    return images[:, None] if case.kind == "cnn" else images.reshape(len(images), -1)
+
+
+def benchmark_case(case, data, threads, repeats, with_sklearn):
+    """Alternate numnet / torch / sklearn epochs; return one result row per framework."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    x_train, y_train, x_test, y_test = data
+    x, xt = shaped(case, x_train), shaped(case, x_test)
+    model = C.numnet_model(case)
+    flops = C.flops_per_sample(model) * len(x)
+    module = C.torch_model(case, model)
+    runners = {
+        "numnet": (lambda seed, o=C.numnet_optimizer(case): C.numnet_epoch(model, o, case, x, y_train, seed)),
+        "PyTorch": (lambda seed, o=C.torch_optimizer(case, module), tx=torch.from_numpy(x), ty=torch.from_numpy(y_train):
+                    C.torch_epoch(module, o, case, tx, ty, seed)),
+    }
+    if with_sklearn and case.kind == "mlp":
+        classifier = C.sklearn_model(case)
+        runners["scikit-learn"] = lambda seed: C.sklearn_epoch(classifier, x, y_train)
+    times = {name: [] for name in runners}
+    torch.set_num_threads(threads)
+    with threadpool_limits(threads):
+        for epoch in range(1 + repeats):
+            for name, run in runners.items():
+                seconds = _timed(lambda: run(100 + epoch))
+                if epoch:  # epoch 0 warms caches and allocators up
+                    times[name].append(seconds)
+        accuracy = {
+            "numnet": float(np.mean(model.predict(xt).argmax(1) == y_test)),
+            "PyTorch": float((module(torch.from_numpy(xt)).argmax(1).numpy() == y_test).mean()),
+        }
+        if "scikit-learn" in runners:
+            accuracy["scikit-learn"] = float(np.mean(classifier.predict(xt) == y_test))
+    rows = []
+    for name, measured in times.items():
+        seconds = statistics.median(measured)
+        rows.append({"case": case.name, "framework": name, "seconds": seconds, "samples_per_s": len(x) / seconds,
+                     "gflops": flops / seconds / 1e9, "accuracy": accuracy[name], "epochs": 1 + repeats})
+    return rows
+
+
+def prediction_latency(data, threads, repeats=2000):
+    """Single-sample predict (µs, median) and batch-10,000 throughput of 784-128-10, numnet and torch."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    case = C.Case("MLP 784-128-10", "mlp", (128,))
+    model = C.numnet_model(case)
+    module = C.torch_model(case, model).eval()
+    x = shaped(case, data[2])
+    torch.set_num_threads(threads)
+    results = {}
+    with threadpool_limits(threads), torch.no_grad():
+        tx = torch.from_numpy(x)
+        single = {"numnet": lambda i: model.predict(x[i : i + 1]), "PyTorch": lambda i: module(tx[i : i + 1])}
+        batch = {"numnet": lambda: model.predict(x, batch_size=len(x)), "PyTorch": lambda: module(tx)}
+        latencies = {name: [] for name in single}
+        for i in range(repeats):
+            for name, function in single.items():
+                latencies[name].append(_timed(lambda: function(i % len(x))))
+        for name in single:
+            throughput = len(x) / statistics.median(_timed(batch[name]) for _ in range(7))
+            results[name] = (statistics.median(latencies[name]) * 1e6, throughput)
+    return results
+
+
+MEMORY_PROBE = """
+import sys
+from benchmarks import cases as C
+from benchmarks.run import load_data, shaped
+case = [c for c in C.mlp_cases() + [C.CNN_CASE] if c.name == sys.argv[1]][0]
+framework = sys.argv[2]
+x_train, y_train, _, _ = load_data(int(sys.argv[3]))
+x = shaped(case, x_train)
+import torch  # imported by both, so that its libraries count on both sides
+import gc
+
+def status(key):
+    return int(next(l for l in open("/proc/self/status") if l.startswith(key)).split()[1])
+
+model = C.numnet_model(case)
+if framework == "PyTorch":
+    module = C.torch_model(case, model)
+    optimizer, tx, ty = C.torch_optimizer(case, module), torch.from_numpy(x), torch.from_numpy(y_train)
+else:
+    optimizer = C.numnet_optimizer(case)
+gc.collect()
+with open("/proc/self/clear_refs", "w") as refs:
+    refs.write("5")  # reset the peak (VmHWM) to the current resident size
+before = status("VmRSS:")
+if framework == "numnet":
+    C.numnet_epoch(model, optimizer, case, x, y_train, 0)
+else:
+    C.torch_epoch(module, optimizer, case, tx, ty, 0)
+print(status("VmHWM:") - before)
+"""
+
+
+def peak_memory_mb(case, framework, samples, threads):
+    """Growth of peak resident memory during one training epoch over the memory held before it
+    (data, model, optimizer), in a fresh process (MB; Linux's VmHWM, reset through clear_refs)."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, case.name, framework, str(samples)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600, check=True)
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+def render(rows, memory, latency, peaks, description, args):
+    lines = [
+        "# Benchmarks: numnet against PyTorch on the CPU",
+        "",
+        f"Generated by `python -m benchmarks {' '.join(sys.argv[1:])}`".rstrip() + ".",
+        "",
+        f"Machine: {description}.",
+        f"Data: Fashion-MNIST, {args.samples:,} training and 10,000 test images. Seconds per epoch: median of "
+        f"{args.repeats} epochs after a warm-up epoch, the frameworks alternating epoch by epoch. Test accuracy after "
+        f"{args.repeats + 1} epochs from the same initial weights and batch order (scikit-learn: its own initialisation "
+        "and order). GFLOP/s counts the multiply-adds of forward, weight gradients and input gradients (none for the "
+        "first layer).",
+        "",
+    ]
+    for threads in sorted(rows):
+        peak = peaks[threads]
+        lines += [
+            f"## {threads} thread{'s' if threads > 1 else ''} (float32 matmul peak measured: {peak:.0f} GFLOP/s)",
+            "",
+            "| case | framework | s/epoch | samples/s | GFLOP/s | % of peak | test acc. | peak MB | numnet / PyTorch |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in rows[threads]:
+            torch_row = next(r for r in rows[threads] if r["case"] == row["case"] and r["framework"] == "PyTorch")
+            ratio = f"**{row['seconds'] / torch_row['seconds']:.2f}**" if row["framework"] == "numnet" else ""
+            mb = memory.get((threads, row["case"], row["framework"]))
+            lines.append(
+                f"| {row['case']} | {row['framework']} | {row['seconds']:.3f} | {row['samples_per_s']:,.0f} | "
+                f"{row['gflops']:.1f} | {100 * row['gflops'] / peak:.0f} | {row['accuracy']:.4f} | "
+                f"{'' if mb is None else f'{mb:.0f}'} | {ratio} |"
+            )
+        if threads in latency:
+            ours, theirs = latency[threads]["numnet"], latency[threads]["PyTorch"]
+            lines += [
+                "",
+                "| prediction, 784-128-10 | numnet | PyTorch | numnet / PyTorch |",
+                "|---|---:|---:|---:|",
+                f"| single sample, µs (median) | {ours[0]:.1f} | {theirs[0]:.1f} | **{ours[0] / theirs[0]:.2f}** |",
+                f"| batch of 10,000, samples/s | {ours[1]:,.0f} | {theirs[1]:,.0f} | **{theirs[1] / ours[1]:.2f}** (time ratio) |",
+            ]
+        lines.append("")
+    lines.append("Peak MB: growth of the peak resident memory during one epoch over what the process held before "
+                 "it (data, model, optimizer), measured in a fresh process for the batch-64 cases.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="BLAS thread counts to run (default: 1 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed epochs per case after the warm-up (default: 3)")
+    parser.add_argument("--samples", type=int, default=60000, help="training images used (default: all 60,000)")
+    parser.add_argument("--cases", default="all", choices=["all", "mlp", "cnn", "headline"],
+                        help="headline: the batch-64 cases of the README (default: all)")
+    parser.add_argument("--no-sklearn", action="store_true", help="leave out the scikit-learn column")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"), help="markdown report (default: %(default)s)")
+    args = parser.parse_args(argv)
+
+    chosen = {"mlp": C.mlp_cases(), "cnn": [C.CNN_CASE], "all": C.mlp_cases() + [C.CNN_CASE],
+              "headline": [c for c in C.mlp_cases() if c.batch_size == 64] + [C.CNN_CASE]}[args.cases]
+    data = load_data(args.samples)
+    rows, memory, latency, peaks = {}, {}, {}, {}
+    for threads in args.threads:
+        peaks[threads] = matmul_peak(threads)
+        print(f"== {threads} thread(s): float32 matmul peak {peaks[threads]:.0f} GFLOP/s", flush=True)
+        rows[threads] = []
+        for case in chosen:
+            for row in benchmark_case(case, data, threads, args.repeats, not args.no_sklearn):
+                rows[threads].append(row)
+                print(f"{case.name:42} {row['framework']:13} {row['seconds']:8.3f} s/epoch  acc {row['accuracy']:.4f}", flush=True)
+            if not args.no_memory and case.batch_size == 64:
+                for framework in ("numnet", "PyTorch"):
+                    memory[(threads, case.name, framework)] = peak_memory_mb(case, framework, args.samples, threads)
+        latency[threads] = prediction_latency(data, threads)
+        ours, theirs = latency[threads]["numnet"], latency[threads]["PyTorch"]
+        print(f"single-sample predict: numnet {ours[0]:.1f} µs, PyTorch {theirs[0]:.1f} µs", flush=True)
+    report = render(rows, memory, latency, peaks, machine_description(args.threads[0]), args)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(report)
+    print(report)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
