@@ -24,13 +24,13 @@ from . import cases as C
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def machine_description(threads):
+def machine_description(thread_counts):
     import torch
 
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "unknown CPU")
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    return (f"{cpu}, {len(os.sched_getaffinity(0))} cores available, {threads} thread(s) used; "
+    return (f"{cpu}, {len(os.sched_getaffinity(0))} cores available, BLAS thread counts run: {', '.join(map(str, thread_counts))}; "
             f"Python {platform.python_version()}, NumPy {np.__version__} with {blas.get('name')} {blas.get('version')}, "
             f"PyTorch {torch.__version__}")
 
@@ -247,7 +247,7 @@ def main(argv=None):
         latency[threads] = prediction_latency(data, threads)
         ours, theirs = latency[threads]["numnet"], latency[threads]["PyTorch"]
         print(f"single-sample predict: numnet {ours[0]:.1f} µs, PyTorch {theirs[0]:.1f} µs", flush=True)
-    report = render(rows, memory, latency, peaks, machine_description(args.threads[0]), args)
+    report = render(rows, memory, latency, peaks, machine_description(args.threads), args)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(report)
     print(report)

@@ -1,0 +1,30 @@
+"""The benchmark suite runs end to end (a smoke test: tiny data, one timed epoch, no timing asserted)."""
+
+import importlib.util
+import os
+
+import pytest
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="the benchmarks compare with PyTorch")
+@pytest.mark.skipif(not os.path.isdir(FASHION), reason="the benchmarks use Debian's dataset-fashion-mnist")
+def test_benchmark_suite_writes_its_report(tmp_path):
+    from benchmarks.run import main
+
+    report = tmp_path / "benchmarks.md"
+    rows = main(["--threads", "1", "--repeats", "1", "--samples", "512", "--cases", "headline", "--no-sklearn",
+                 "--no-memory", "--output", str(report)])
+    text = report.read_text()
+    assert "Machine: " in text and "float32 matmul peak measured" in text and "single sample, µs" in text
+    cases = {row["case"] for row in rows[1]}
+    assert "LeNet-like CNN Adam, batch 64" in cases and "MLP 784-128-10 SGD, batch 64" in cases
+    for row in rows[1]:
+        assert row["seconds"] > 0 and 0 < row["accuracy"] <= 1
+    # same initial weights and batch order: numnet and PyTorch end within a hair of each other
+    by_case = {}
+    for row in rows[1]:
+        by_case.setdefault(row["case"], {})[row["framework"]] = row["accuracy"]
+    for case, accuracy in by_case.items():
+        assert abs(accuracy["numnet"] - accuracy["PyTorch"]) < 0.01, case
