@@ -155,11 +155,18 @@ class Adam(Optimizer):
         m *= beta1
         m += (1 - beta1) * grad
         v *= beta2
-        v += (1 - beta2) * grad * grad
-        step_size = self.lr / (1 - beta1**self.iterations)
-        # math.sqrt keeps a Python float: np.sqrt would return a float64 scalar and upcast every array
-        denominator = np.sqrt(v) / math.sqrt(1 - beta2**self.iterations) + self.eps
-        param -= step_size * m / denominator
+        squared = grad * grad
+        squared *= 1 - beta2
+        v += squared
+        # lr · m̂ / (√v̂ + ε) = (lr · c / (1 − β₁ᵗ)) · m / (√v + ε · c) with c = √(1 − β₂ᵗ): the same
+        # update in fewer passes over the arrays. math.sqrt keeps a Python float (np.sqrt would give a
+        # float64 scalar and upcast every float32 array).
+        c = math.sqrt(1 - beta2**self.iterations)
+        step = np.sqrt(v)
+        step += self.eps * c
+        np.divide(m, step, out=step)
+        step *= self.lr * c / (1 - beta1**self.iterations)
+        param -= step
 
     def get_config(self):
         return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps, "weight_decay": self.weight_decay}
