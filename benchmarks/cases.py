@@ -73,18 +73,20 @@ def numnet_epoch(model, optimizer, case, x, y, seed):
 
 
 def torch_model(case, model):
-    """The same network in torch.nn, with numnet's initial weights copied in."""
+    """The same network in torch.nn, with numnet's initial weights copied in (and their dtype)."""
     import torch
 
+    dtype = getattr(torch, model.dtype.name)
     modules = []
     for layer in model.layers:
         name = type(layer).__name__
         if name == "Dense":
-            module = torch.nn.Linear(layer.in_features, layer.out_features)
+            module = torch.nn.Linear(layer.in_features, layer.out_features, dtype=dtype)
         elif name == "Conv2D":
-            module = torch.nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding)
-        elif name == "ReLU":
-            module = torch.nn.ReLU()
+            module = torch.nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
+                                     dtype=dtype)
+        elif name in ("ReLU", "Tanh"):
+            module = getattr(torch.nn, name)()
         elif name == "MaxPool2D":
             module = torch.nn.MaxPool2d(layer.kernel_size, layer.stride)
         elif name == "Flatten":

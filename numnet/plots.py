@@ -68,34 +68,29 @@ def plot_misclassified(images, y_true, y_pred, class_names, path, limit=36):
     _save(figure, path)
 
 
-def plot_first_layer_weights(weight, path, image_shape=(28, 28), limit=64):
-    """The first Dense layer's weights, one image per neuron: what each hidden unit looks for."""
-    weight = np.asarray(weight)[:limit]
-    columns = 8
-    rows = int(np.ceil(len(weight) / columns))
+def _signed_image_grid(images, title, path, columns=8):
+    """Small images side by side, red positive and blue negative, each on its own symmetric scale."""
+    rows = int(np.ceil(len(images) / columns))
     figure = _figure(columns * 1.2, rows * 1.2 + 0.4)
-    figure.suptitle(f"First layer weights ({len(weight)} neurons; red positive, blue negative)")
-    for i, row in enumerate(weight):
+    figure.suptitle(title)
+    for i, image in enumerate(images):
         axes = figure.add_subplot(rows, columns, i + 1)
-        extent = np.abs(row).max() or 1
-        axes.imshow(row.reshape(image_shape), cmap="RdBu_r", vmin=-extent, vmax=extent)
+        extent = np.abs(image).max() or 1
+        axes.imshow(image, cmap="RdBu_r", vmin=-extent, vmax=extent)
         axes.axis("off")
     _save(figure, path)
+
+
+def plot_first_layer_weights(weight, path, image_shape=(28, 28), limit=64):
+    """The first Dense layer's weights, one image per neuron: what each hidden unit looks for."""
+    images = np.asarray(weight)[:limit].reshape(-1, *image_shape)
+    _signed_image_grid(images, f"First layer weights ({len(images)} neurons; red positive, blue negative)", path)
 
 
 def plot_conv_filters(weight, path, limit=64):
-    """A convolution's kernels, one small image per (output channel, input channel 0)."""
+    """A convolution's kernels, one small image per output channel (its first input channel)."""
     kernels = np.asarray(weight)[:limit, 0]
-    columns = 8
-    rows = int(np.ceil(len(kernels) / columns))
-    figure = _figure(columns * 1.2, rows * 1.2 + 0.4)
-    figure.suptitle(f"First convolution's {len(kernels)} filters (red positive, blue negative)")
-    for i, kernel in enumerate(kernels):
-        axes = figure.add_subplot(rows, columns, i + 1)
-        extent = np.abs(kernel).max() or 1
-        axes.imshow(kernel, cmap="RdBu_r", vmin=-extent, vmax=extent)
-        axes.axis("off")
-    _save(figure, path)
+    _signed_image_grid(kernels, f"First convolution's {len(kernels)} filters (red positive, blue negative)", path)
 
 
 def plot_feature_maps(model, image, path, limit=16):

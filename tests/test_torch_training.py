@@ -4,29 +4,10 @@ import numpy as np
 import pytest
 
 import numnet
+from benchmarks.cases import torch_model
 from numnet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Tanh
 from numnet.losses import CrossEntropy
 from numnet.optimizers import SGD, Adam
-
-
-def torch_copy(torch, model):
-    modules = []
-    for layer in model.layers:
-        name = type(layer).__name__
-        if name == "Dense":
-            module = torch.nn.Linear(layer.in_features, layer.out_features, dtype=torch.float64)
-        elif name == "Conv2D":
-            module = torch.nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
-                                     dtype=torch.float64)
-        else:
-            module = {"ReLU": torch.nn.ReLU, "Tanh": torch.nn.Tanh, "Flatten": torch.nn.Flatten}.get(name)
-            module = module() if module else torch.nn.MaxPool2d(layer.kernel_size, layer.stride)
-        if layer.params:
-            with torch.no_grad():
-                module.weight.copy_(torch.from_numpy(layer.weight))
-                module.bias.copy_(torch.from_numpy(layer.bias))
-        modules.append(module)
-    return torch.nn.Sequential(*modules)
 
 
 @pytest.mark.parametrize("kind", ["mlp-sgd", "mlp-adam", "cnn-adam"])
@@ -43,7 +24,7 @@ def test_a_training_run_matches_torch(kind):
                   Dense(16, 5, rng=3, dtype=np.float64)]
     y = rng.integers(0, 5, 48)
     model = numnet.Sequential(layers)
-    module = torch_copy(torch, model)
+    module = torch_model(None, model)
     optimizer, torch_optimizer = (
         (SGD(0.1), torch.optim.SGD(module.parameters(), lr=0.1)) if kind.endswith("sgd")
         else (Adam(0.01), torch.optim.Adam(module.parameters(), lr=0.01))
