@@ -23,3 +23,12 @@ def softmax(x, axis=-1):
     """softmax(x)ᵢ = exp(xᵢ − max) / Σⱼ exp(xⱼ − max)."""
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_and_log_softmax(x, axis=-1):
+    """Both from one exponential: e = exp(x − max), p = e / Σ e, log p = x − max − log Σ e."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=axis, keepdims=True)
+    e /= total
+    return e, shifted - np.log(total)

@@ -7,7 +7,7 @@ loss is a mean, its gradient carries the 1/N, and every parameter gradient behin
 
 import numpy as np
 
-from .functional import log_softmax, sigmoid, softmax
+from .functional import log_softmax, sigmoid, softmax, softmax_and_log_softmax
 
 
 class Loss:
@@ -168,15 +168,10 @@ class CrossEntropy(Loss):
         return p
 
     def value_and_gradient(self, y_true, y_pred):
-        """Both from one exponential (what a training step needs):
-        e = exp(z − max z),  log p = z − max z − log Σ e,  p = e / Σ e."""
+        """Both from one exponential (what a training step needs)."""
         y_true, y_pred = self._check(y_true, y_pred)
-        shifted = y_pred - y_pred.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        total = e.sum(axis=1, keepdims=True)
-        log_p = shifted - np.log(total)
-        e /= total
-        return float(self._value(y_true, y_pred, log_p)), self._gradient(y_true, y_pred, e)
+        p, log_p = softmax_and_log_softmax(y_pred)
+        return float(self._value(y_true, y_pred, log_p)), self._gradient(y_true, y_pred, p)
 
 
 LOSSES = {cls.__name__: cls for cls in (MSE, BinaryCrossEntropy, CrossEntropy)}

@@ -10,7 +10,8 @@ import numpy as np
 
 from . import metrics as metric_functions
 from .callbacks import Callback, ProgressBar
-from .layers.base import Layer
+from .layers.activations import LeakyReLU, ReLU
+from .layers.base import Layer, WeightedLayer
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
 
@@ -61,7 +62,7 @@ def _stop_after_batch_on_ctrl_c():
 
 
 #: activations after which an init="auto" Dense layer draws He-normal weights (they halve the variance)
-RELU_FAMILY = ("ReLU", "LeakyReLU")
+RELU_FAMILY = (ReLU, LeakyReLU)
 
 
 def _random_generators(layers):
@@ -111,7 +112,7 @@ class Sequential:
                 f"Sequential: item {len(self.layers)} must be a numnet layer (Dense, ReLU, ...). "
                 f"Received: {layer!r} of type {type(layer).__name__}"
             )
-        if self.layers and hasattr(self.layers[-1], "adopt_activation") and type(layer).__name__ in RELU_FAMILY:
+        if self.layers and isinstance(self.layers[-1], WeightedLayer) and isinstance(layer, RELU_FAMILY):
             self.layers[-1].adopt_activation("he_normal")
         self.layers.append(layer)
         try:

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ._files import atomic_write
+from .layers import AvgPool2D, MaxPool2D
 
 
 def _figure(width, height):
@@ -98,7 +99,7 @@ def plot_feature_maps(model, image, path, limit=16):
     stages, x = [("input", image[0])], image
     for layer in model.layers:
         x = layer.forward(x)
-        if x.ndim == 4 and type(layer).__name__ in ("MaxPool2D", "AvgPool2D"):
+        if x.ndim == 4 and isinstance(layer, (MaxPool2D, AvgPool2D)):
             stages.append((f"after {type(layer).__name__} ({x.shape[1]} channels)", x[0, :limit]))
     columns = limit
     figure = _figure(columns * 0.9, len(stages) * 1.1 + 0.6)
