@@ -37,15 +37,14 @@ def _relative_error(analytic, numeric):
 def _numeric_gradient(scalar, array, eps):
     """∂scalar/∂array by central differences (f(a + ε) − f(a − ε)) / 2ε, perturbing array in place."""
     grad = np.zeros_like(array)
-    flat, flat_grad = array.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        original = flat[i]
-        flat[i] = original + eps
+    for index in np.ndindex(array.shape):  # by index, not through reshape(-1): that copies non-C-ordered arrays
+        original = array[index]
+        array[index] = original + eps
         plus = scalar()
-        flat[i] = original - eps
+        array[index] = original - eps
         minus = scalar()
-        flat[i] = original
-        flat_grad[i] = (plus - minus) / (2 * eps)
+        array[index] = original
+        grad[index] = (plus - minus) / (2 * eps)
     return grad
 
 
