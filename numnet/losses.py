@@ -155,7 +155,7 @@ class CrossEntropy(Loss):
     def _value(self, y_true, y_pred, log_p=None):
         log_p = log_softmax(y_pred) if log_p is None else log_p
         if y_true.ndim == 1:
-            return -log_p[np.arange(len(y_true)), y_true].mean()
+            return -log_p[np.arange(len(y_true)), y_true].sum() / len(y_true)
         return -np.sum(y_true * log_p) / y_pred.shape[0]
 
     def _gradient(self, y_true, y_pred, p=None):

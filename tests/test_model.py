@@ -163,6 +163,9 @@ def test_fit_argument_errors():
     bad[3, 1] = np.nan
     with pytest.raises(ValueError, match="x contains NaN or infinite values"):
         model.fit(bad, y, **kwargs)
+    for value in (np.inf, -np.inf, 1e300):  # 1e300 does not fit in float32: a clear error, not a cast warning
+        with pytest.raises(ValueError, match=r"x contains NaN or infinite values \(or values too large for float32\)"):
+            model.predict(np.where(np.arange(x.shape[1]) == 0, value, x[:2].astype(np.float64)))
     with pytest.raises(ValueError, match=r"labels must be in the range \[0, 2\]"):
         model.fit(x, y + 5, **kwargs)
     with pytest.raises(ValueError, match=r"x must be a batch of shape \(N, features\), got \(2,\)"):

