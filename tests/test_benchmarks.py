@@ -17,7 +17,8 @@ def test_benchmark_suite_writes_its_report(tmp_path):
     rows = main(["--threads", "1", "--repeats", "1", "--samples", "512", "--cases", "headline", "--no-sklearn",
                  "--no-memory", "--output", str(report)])
     text = report.read_text()
-    assert "Machine: " in text and "float32 matmul peak measured" in text and "single sample, µs" in text
+    assert "Machine: " in text and "float32 matmul peak measured" in text and "single sample, warm, µs" in text
+    assert "single sample, cold, µs" in text
     cases = {row["case"] for row in rows[1]}
     assert "LeNet-like CNN Adam, batch 64" in cases and "MLP 784-128-10 SGD, batch 64" in cases
     for row in rows[1]:
