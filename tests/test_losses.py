@@ -75,6 +75,24 @@ def test_extreme_logits_stay_finite_without_warnings():
     assert saturated == pytest.approx(100.0)  # log clamped at −100, as torch's BCELoss
 
 
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-13), (np.float32, 1e-6)])
+def test_cross_entropy_value_and_gradient_with_labels_agree_with_the_separate_formulas(dtype, tol):
+    # value_and_gradient takes its own short path for integer labels; loss() and gradient() do not
+    rng = np.random.default_rng(5)
+    z = (rng.normal(size=(9, 6)) * 5).astype(dtype)
+    z[0] = [1000.0, -1000.0, 0.0, 3.0, -2.0, 999.0]  # large logits must not overflow
+    labels = rng.integers(0, 6, 9)
+    loss = CrossEntropy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, grad = loss.value_and_gradient(labels, z)
+    assert grad.dtype == dtype and grad.shape == z.shape
+    assert value == pytest.approx(loss(labels, z), rel=tol)
+    np.testing.assert_allclose(grad, loss.gradient(labels, z), rtol=tol, atol=tol / len(z))
+    one_hot = np.eye(6)[labels]
+    assert value == pytest.approx(loss.value_and_gradient(one_hot, z)[0], rel=tol)
+
+
 def test_targets_of_shape_n_against_outputs_of_shape_n_by_1():
     assert MSE()(np.array([1.0, 0.0]), np.array([[1.0], [1.0]])) == pytest.approx(0.5)
 
