@@ -76,8 +76,8 @@ def test_extreme_logits_stay_finite_without_warnings():
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-13), (np.float32, 1e-6)])
-def test_cross_entropy_value_and_gradient_with_labels_agree_with_the_separate_formulas(dtype, tol):
-    # value_and_gradient takes its own short path for integer labels; loss() and gradient() do not
+def test_cross_entropy_value_and_gradient_agree_with_the_separate_formulas(dtype, tol):
+    # value_and_gradient shares one exponential between value and gradient; loss() and gradient() do not
     rng = np.random.default_rng(5)
     z = (rng.normal(size=(9, 6)) * 5).astype(dtype)
     z[0] = [1000.0, -1000.0, 0.0, 3.0, -2.0, 999.0]  # large logits must not overflow
