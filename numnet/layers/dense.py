@@ -66,7 +66,7 @@ class Dense(WeightedLayer):
             )
         self._x = x
         y = x.dot(self.weight.T)  # X Wᵀ; ndarray.dot skips the dispatch of @, ~0.5 µs a call (single-sample latency)
-        y += self.bias[None]  # in place, one array per batch; as a (1, out) row: NumPy's faster same-rank path (single-sample latency)
+        y += self.bias[None]  # in place; as a (1, out) row, NumPy's faster same-rank path (single-sample latency)
         return y
 
     def _backward(self, grad_output, input_grad):

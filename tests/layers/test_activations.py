@@ -89,3 +89,14 @@ def test_matches_torch(make, dtype, tol):
     assert y.dtype == dtype
     np.testing.assert_allclose(y, yt.detach().numpy(), rtol=tol, atol=tol)
     np.testing.assert_allclose(layer.backward(upstream), xt.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_relu_follows_changing_batch_shapes_and_dtypes():
+    # forward keeps an array of zeros between batches: a new shape or dtype must not reuse a stale one
+    relu, rng = ReLU(), np.random.default_rng(3)
+    for shape, dtype in [((4, 3), np.float32), ((2, 3), np.float32), ((2, 3), np.float64), ((2, 1, 3, 3), np.float64)]:
+        x = rng.normal(size=shape).astype(dtype)
+        y = relu.forward(x)
+        assert y.dtype == dtype and y.shape == shape
+        np.testing.assert_array_equal(y, np.where(x > 0, x, 0))
+        np.testing.assert_array_equal(relu.backward(np.ones_like(x)), (x > 0).astype(dtype))
