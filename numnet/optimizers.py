@@ -23,7 +23,9 @@ def _check_number(owner, name, value, low, high=None, low_inclusive=True):
 
 
 class Optimizer:
-    """Base class. Subclasses define ``_update(name, param, grad)``."""
+    """Base class. Subclasses define ``_update(name, param, grad)`` and the names of their state ``slots``."""
+
+    slots = ()
 
     def __init__(self, lr):
         self.lr = _check_number(type(self).__name__, "lr", lr, 0, low_inclusive=False)
@@ -49,6 +51,11 @@ class Optimizer:
         slots = self.state.setdefault(name, {})
         if slot not in slots:
             slots[slot] = np.zeros_like(param)
+        elif slots[slot].shape != param.shape:
+            raise RuntimeError(
+                f"{self!r}: its state {slot!r} for parameter {name} has shape {slots[slot].shape}, but the "
+                f"parameter has shape {param.shape}; was this state loaded from another model?"
+            )
         return slots[slot]
 
     def state_dict(self):
@@ -70,6 +77,14 @@ class Optimizer:
             }
         except (KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"{type(self).__name__}.load_state_dict: not an optimizer state ({error})") from error
+        for name, slots in self.state.items():
+            unknown = sorted(set(slots) - set(self.slots))
+            if unknown:
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: parameter {name} has state {', '.join(map(repr, unknown))}, "
+                    f"but {type(self).__name__} keeps only {', '.join(map(repr, self.slots))} (a state saved by "
+                    "another optimizer or by an older numnet?)"
+                )
 
     def get_config(self):
         return {"lr": self.lr}
@@ -92,6 +107,8 @@ class SGD(Optimizer):
         nesterov: use Nesterov momentum (needs momentum > 0).
         weight_decay: λ ≥ 0, L2 penalty (λ/2)‖w‖² added through the gradient (default 0).
     """
+
+    slots = ("velocity",)
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(lr)
@@ -126,7 +143,9 @@ class Adam(Optimizer):
               m ← β₁ m + (1 − β₁) g            v ← β₂ v + (1 − β₂) g²
               m̂ = m / (1 − β₁ᵗ)                v̂ = v / (1 − β₂ᵗ)
               w ← w − lr · m̂ / (√v̂ + ε)
-    Same formulas as torch.optim.Adam.
+    Same formulas as torch.optim.Adam. The state keeps the decayed sums M = Σₖ β₁ᵗ⁻ᵏ gₖ = m / (1 − β₁)
+    ("grad_sum") and V = Σₖ β₂ᵗ⁻ᵏ gₖ² = v / (1 − β₂) ("square_sum"), updated as M ← β₁ M + g and
+    V ← β₂ V + g²: no (1 − β) g passes over the arrays.
 
     Args:
         lr: learning rate (default 1e-3).
@@ -134,6 +153,8 @@ class Adam(Optimizer):
         eps: ε added to the denominator (default 1e-8).
         weight_decay: λ ≥ 0, L2 penalty through the gradient (default 0).
     """
+
+    slots = ("grad_sum", "square_sum")
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(lr)
@@ -150,22 +171,23 @@ class Adam(Optimizer):
 
     def _adam_step(self, name, param, grad):
         beta1, beta2 = self.betas
-        m = self._slot(name, "m", param)
-        v = self._slot(name, "v", param)
-        m *= beta1
-        m += (1 - beta1) * grad
-        v *= beta2
-        squared = grad * grad
-        squared *= 1 - beta2
-        v += squared
-        # lr · m̂ / (√v̂ + ε) = (lr · c / (1 − β₁ᵗ)) · m / (√v + ε · c) with c = √(1 − β₂ᵗ): the same
-        # update in fewer passes over the arrays. math.sqrt keeps a Python float (np.sqrt would give a
-        # float64 scalar and upcast every float32 array).
-        c = math.sqrt(1 - beta2**self.iterations)
-        step = np.sqrt(v)
-        step += self.eps * c
-        np.divide(m, step, out=step)
-        step *= self.lr * c / (1 - beta1**self.iterations)
+        t = self.iterations
+        # The bias-corrected means are the decayed sums over their total weights: m̂ = M (1 − β₁) / (1 − β₁ᵗ)
+        # and v̂ = V r² with r² = (1 − β₂) / (1 − β₂ᵗ), so lr · m̂ / (√v̂ + ε) = k · M / (√V + ε / r)
+        # with k = lr (1 − β₁) / ((1 − β₁ᵗ) r): one scaling pass instead of three.
+        # math.sqrt keeps Python floats (a NumPy float64 scalar would upcast every float32 array).
+        grad_sum = self._slot(name, "grad_sum", param)
+        square_sum = self._slot(name, "square_sum", param)
+        grad_sum *= beta1
+        grad_sum += grad
+        square_sum *= beta2
+        step = grad * grad
+        square_sum += step
+        r = math.sqrt((1 - beta2) / (1 - beta2**t))
+        np.sqrt(square_sum, out=step)
+        step += self.eps / r
+        np.divide(grad_sum, step, out=step)
+        step *= self.lr * (1 - beta1) / ((1 - beta1**t) * r)
         param -= step
 
     def get_config(self):
@@ -206,6 +228,8 @@ class RMSprop(Optimizer):
         lr: learning rate (default 0.01). alpha: α, smoothing (default 0.99). eps: ε (default 1e-8).
         weight_decay: λ (default 0). momentum: μ (default 0). centered: subtract the mean gradient (default False).
     """
+
+    slots = ("square_avg", "grad_avg", "momentum_buffer")
 
     def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
         super().__init__(lr)
@@ -253,6 +277,8 @@ class Adagrad(Optimizer):
         lr: learning rate (default 0.01). lr_decay: default 0. weight_decay: λ (default 0).
         initial_accumulator_value: default 0. eps: ε (default 1e-10).
     """
+
+    slots = ("sum",)
 
     def __init__(self, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
         super().__init__(lr)

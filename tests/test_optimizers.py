@@ -89,6 +89,34 @@ def test_step_without_gradient_fails_clearly():
         SGD(0.1).step([layer])
 
 
+def test_adam_state_holds_decayed_sums():
+    # M ← β₁ M + g and V ← β₂ V + g²: after g₁ = 2, g₂ = −1, M = 0.9·2 − 1 = 0.8 and V = 0.999·4 + 1 = 4.996
+    layer = Parameters([0.0])
+    adam = Adam(0.01)
+    for g in (2.0, -1.0):
+        layer.grads["w"][...] = g
+        adam.step([layer])
+    np.testing.assert_allclose(adam.state["0.w"]["grad_sum"], [0.8], rtol=1e-15)
+    np.testing.assert_allclose(adam.state["0.w"]["square_sum"], [4.996], rtol=1e-15)
+
+
+def test_load_state_dict_rejects_state_of_other_optimizers():
+    layer = Parameters([1.0, 2.0])
+    layer.grads["w"][...] = 0.5
+    sgd = SGD(0.1, momentum=0.9)
+    sgd.step([layer])
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: parameter 0.w has state 'velocity', but Adam keeps only "
+                                         r"'grad_sum', 'square_sum'"):
+        Adam().load_state_dict(sgd.state_dict())
+
+
+def test_state_of_another_shape_fails_clearly():
+    adam = Adam()
+    adam.step([Parameters([1.0, 2.0])])
+    with pytest.raises(RuntimeError, match=r"state 'grad_sum' for parameter 0.w has shape \(2,\), but the parameter has shape \(3,\)"):
+        adam.step([Parameters([1.0, 2.0, 3.0])])
+
+
 TORCH_CASES = [
     (lambda: SGD(0.05), lambda torch, p: torch.optim.SGD(p, lr=0.05)),
     (lambda: SGD(0.05, momentum=0.9), lambda torch, p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
