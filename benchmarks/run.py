@@ -91,10 +91,7 @@ def benchmark_case(case, data, threads, repeats, with_sklearn):
                 seconds = _timed(lambda: run(100 + epoch))
                 if epoch:  # epoch 0 warms caches and allocators up
                     times[name].append(seconds)
-        accuracy = {
-            "numnet": float(np.mean(model.predict(xt).argmax(1) == y_test)),
-            "PyTorch": float((module(torch.from_numpy(xt)).argmax(1).numpy() == y_test).mean()),
-        }
+        accuracy = test_accuracies(model, module, xt, y_test)
         if "scikit-learn" in runners:
             accuracy["scikit-learn"] = float(np.mean(classifier.predict(xt) == y_test))
     rows = []
@@ -103,6 +100,40 @@ def benchmark_case(case, data, threads, repeats, with_sklearn):
         rows.append({"case": case.name, "framework": name, "seconds": seconds, "samples_per_s": len(x) / seconds,
                      "gflops": flops / seconds / 1e9, "accuracy": accuracy[name], "epochs": 1 + repeats})
     return rows
+
+
+def test_accuracies(model, module, x_test, y_test):
+    import torch
+
+    with torch.no_grad():
+        theirs = module(torch.from_numpy(x_test)).argmax(1).numpy()
+    return {"numnet": float(np.mean(model.predict(x_test).argmax(1) == y_test)), "PyTorch": float(np.mean(theirs == y_test))}
+
+
+def accuracy_over_seeds(case, data, threads, seeds, epochs):
+    """Test accuracy of numnet and PyTorch after ``epochs`` epochs, once per seed 1..``seeds``.
+
+    Each seed draws new initial weights and batch orders, shared by the two frameworks; the spread
+    across seeds is the run-to-run noise that a difference between the frameworks is judged against."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    x_train, y_train, x_test, y_test = data
+    x, xt = shaped(case, x_train), shaped(case, x_test)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y_train)
+    accuracies = {"numnet": [], "PyTorch": []}
+    torch.set_num_threads(threads)
+    with threadpool_limits(threads):
+        for seed in range(1, seeds + 1):
+            model = C.numnet_model(case, seed)
+            module = C.torch_model(case, model)
+            optimizer, torch_optimizer = C.numnet_optimizer(case), C.torch_optimizer(case, module)
+            for epoch in range(epochs):
+                C.numnet_epoch(model, optimizer, case, x, y_train, 1000 * seed + epoch)
+                C.torch_epoch(module, torch_optimizer, case, tx, ty, 1000 * seed + epoch)
+            for name, value in test_accuracies(model, module, xt, y_test).items():
+                accuracies[name].append(value)
+    return accuracies
 
 
 def prediction_latency(data, threads, repeats=2000, block=100):
@@ -178,7 +209,7 @@ def peak_memory_mb(case, framework, samples, threads):
     return int(done.stdout.strip().splitlines()[-1]) / 1024
 
 
-def render(rows, memory, latency, peaks, description, args):
+def render(rows, memory, latency, peaks, seed_accuracy, description, args):
     lines = [
         "# Benchmarks: numnet against PyTorch on the CPU",
         "",
@@ -223,6 +254,26 @@ def render(rows, memory, latency, peaks, description, args):
                 f"**{theirs['throughput'] / ours['throughput']:.2f}** (time ratio) |",
             ]
         lines.append("")
+    if seed_accuracy:
+        seeds = len(next(iter(seed_accuracy.values()))["numnet"])
+        lines += [
+            f"## Test accuracy over {seeds} seeds ({args.repeats + 1} epochs, {args.threads[0]} thread{'s' if args.threads[0] > 1 else ''})",
+            "",
+            "Each seed gives both frameworks the same new initial weights and batch orders. The spread across seeds "
+            "is the run-to-run noise that the difference between the frameworks is judged against.",
+            "",
+            "| case | numnet, per seed | numnet mean | PyTorch, per seed | PyTorch mean | numnet − PyTorch | spread across seeds |",
+            "|---|---|---:|---|---:|---:|---:|",
+        ]
+        for name, accuracies in seed_accuracy.items():
+            ours, theirs = accuracies["numnet"], accuracies["PyTorch"]
+            spread = max(max(ours) - min(ours), max(theirs) - min(theirs))
+            lines.append(
+                f"| {name} | {', '.join(f'{a:.4f}' for a in ours)} | {np.mean(ours):.4f} | "
+                f"{', '.join(f'{a:.4f}' for a in theirs)} | {np.mean(theirs):.4f} | "
+                f"{np.mean(ours) - np.mean(theirs):+.4f} | {spread:.4f} |"
+            )
+        lines.append("")
     lines.append("Peak MB: growth of the peak resident memory during one epoch over what the process held before "
                  "it (data, model, optimizer), measured in a fresh process for the batch-64 cases.")
     lines.append("")
@@ -240,10 +291,17 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=60000, help="training images used (default: all 60,000)")
     parser.add_argument("--cases", default="all", choices=["all", "mlp", "cnn", "headline"],
                         help="headline: the batch-64 cases of the README (default: all)")
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="seeds of the accuracy comparison, batch-64 cases, first thread count (default: 3; 0: skip)")
     parser.add_argument("--no-sklearn", action="store_true", help="leave out the scikit-learn column")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"), help="markdown report (default: %(default)s)")
     args = parser.parse_args(argv)
+    for name, low in (("repeats", 1), ("samples", 64), ("seeds", 0)):
+        if getattr(args, name) < low:
+            parser.error(f"--{name} must be at least {low}. Received: {getattr(args, name)}")
+    if min(args.threads) < 1:
+        parser.error(f"--threads must be at least 1. Received: {args.threads}")
 
     chosen = {"mlp": C.mlp_cases(), "cnn": [C.CNN_CASE], "all": C.mlp_cases() + [C.CNN_CASE],
               "headline": [c for c in C.mlp_cases() if c.batch_size == 64] + [C.CNN_CASE]}[args.cases]
@@ -264,11 +322,16 @@ def main(argv=None):
         ours, theirs = latency[threads]["numnet"], latency[threads]["PyTorch"]
         print(f"single-sample predict, warm: numnet {ours['warm']:.1f} µs, PyTorch {theirs['warm']:.1f} µs; "
               f"cold: numnet {ours['cold']:.1f} µs, PyTorch {theirs['cold']:.1f} µs", flush=True)
-    report = render(rows, memory, latency, peaks, machine_description(args.threads), args)
+    seed_accuracy = {}
+    for case in (c for c in chosen if c.batch_size == 64 and args.seeds > 0):
+        seed_accuracy[case.name] = accuracy_over_seeds(case, data, args.threads[0], args.seeds, args.repeats + 1)
+        print(f"{case.name:42} test accuracy over {args.seeds} seeds: numnet {seed_accuracy[case.name]['numnet']}, "
+              f"PyTorch {seed_accuracy[case.name]['PyTorch']}", flush=True)
+    report = render(rows, memory, latency, peaks, seed_accuracy, machine_description(args.threads), args)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(report)
     print(report)
-    return rows
+    return {"rows": rows, "seed_accuracy": seed_accuracy}
 
 
 if __name__ == "__main__":

@@ -14,11 +14,19 @@ def test_benchmark_suite_writes_its_report(tmp_path):
     from benchmarks.run import main
 
     report = tmp_path / "benchmarks.md"
-    rows = main(["--threads", "1", "--repeats", "1", "--samples", "512", "--cases", "headline", "--no-sklearn",
-                 "--no-memory", "--output", str(report)])
+    results = main(["--threads", "1", "--repeats", "1", "--samples", "512", "--cases", "headline", "--no-sklearn",
+                    "--no-memory", "--seeds", "2", "--output", str(report)])
+    rows = results["rows"]
     text = report.read_text()
     assert "Machine: " in text and "float32 matmul peak measured" in text and "single sample, warm, µs" in text
-    assert "single sample, cold, µs" in text
+    assert "single sample, cold, µs" in text and "## Test accuracy over 2 seeds (2 epochs, 1 thread)" in text
+    assert set(results["seed_accuracy"]) == {row["case"] for row in rows[1]}
+    for accuracies in results["seed_accuracy"].values():
+        assert len(accuracies["numnet"]) == len(accuracies["PyTorch"]) == 2
+        assert all(0 < a <= 1 for a in accuracies["numnet"] + accuracies["PyTorch"])
+        # same weights and order per seed: the frameworks agree seed by seed, and the seeds differ
+        assert max(abs(a - b) for a, b in zip(accuracies["numnet"], accuracies["PyTorch"])) < 0.01
+        assert accuracies["numnet"][0] != accuracies["numnet"][1]
     cases = {row["case"] for row in rows[1]}
     assert "LeNet-like CNN Adam, batch 64" in cases and "MLP 784-128-10 SGD, batch 64" in cases
     for row in rows[1]:
@@ -29,3 +37,14 @@ def test_benchmark_suite_writes_its_report(tmp_path):
         by_case.setdefault(row["case"], {})[row["framework"]] = row["accuracy"]
     for case, accuracy in by_case.items():
         assert abs(accuracy["numnet"] - accuracy["PyTorch"]) < 0.01, case
+
+
+def test_benchmark_arguments_are_checked(capsys):
+    from benchmarks.run import main
+
+    for argv, message in ((["--seeds", "-1"], "--seeds must be at least 0. Received: -1"),
+                          (["--repeats", "0"], "--repeats must be at least 1. Received: 0"),
+                          (["--threads", "0"], "--threads must be at least 1. Received: [0]")):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert message in capsys.readouterr().err
