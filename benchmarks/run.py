@@ -47,6 +47,37 @@ def matmul_peak(threads, size=1024, repeats=20):
     return 2 * size**3 / best / 1e9
 
 
+def matmul_floor(case, model, samples, threads, repeats=3):
+    """Seconds that the matrix multiplies alone of one training epoch of an MLP take: numnet's products in
+    numnet's layouts (Y = X Wᵀ, dW = (Xᵀ dY)ᵀ, dX = dY W except for the first layer), batch by batch,
+    with nothing in between: the floor that a training epoch can approach on this machine."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    layers = [layer for layer in model.layers if layer.params]
+    batches = [min(case.batch_size, samples - start) for start in range(0, samples, case.batch_size)]
+    inputs = {n: [rng.random((n, layer.in_features), dtype=np.float32) for layer in layers] for n in set(batches)}
+    grads = {n: [rng.random((n, layer.out_features), dtype=np.float32) for layer in layers] for n in set(batches)}
+
+    def epoch():
+        for n in batches:
+            for layer, x in zip(layers, inputs[n]):
+                x.dot(layer.weight.T)
+            for index, (layer, x, dy) in enumerate(zip(layers, inputs[n], grads[n])):
+                (x.T @ dy).T
+                if index:
+                    dy @ layer.weight
+
+    with threadpool_limits(threads):
+        epoch()
+        return statistics.median(_timed(epoch) for _ in range(repeats))
+
+
+def floor_ratio(row):
+    """numnet's epoch over its matmul floor (None for the other frameworks and the CNN)."""
+    return row["seconds"] / row["matmul_floor"] if row["matmul_floor"] and row["framework"] == "numnet" else None
+
+
 def _timed(function):
     start = time.perf_counter()
     function()
@@ -94,11 +125,13 @@ def benchmark_case(case, data, threads, repeats, with_sklearn):
         accuracy = test_accuracies(model, module, xt, y_test)
         if "scikit-learn" in runners:
             accuracy["scikit-learn"] = float(np.mean(classifier.predict(xt) == y_test))
+    floor = matmul_floor(case, model, len(x), threads) if case.kind == "mlp" else None
     rows = []
     for name, measured in times.items():
         seconds = statistics.median(measured)
         rows.append({"case": case.name, "framework": name, "seconds": seconds, "samples_per_s": len(x) / seconds,
-                     "gflops": flops / seconds / 1e9, "accuracy": accuracy[name], "epochs": 1 + repeats})
+                     "gflops": flops / seconds / 1e9, "accuracy": accuracy[name], "epochs": 1 + repeats,
+                     "matmul_floor": floor})
     return rows
 
 
@@ -228,16 +261,17 @@ def render(rows, memory, latency, peaks, seed_accuracy, description, args):
         lines += [
             f"## {threads} thread{'s' if threads > 1 else ''} (float32 matmul peak measured: {peak:.0f} GFLOP/s)",
             "",
-            "| case | framework | s/epoch | samples/s | GFLOP/s | % of peak | test acc. | peak MB | numnet / PyTorch |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| case | framework | s/epoch | samples/s | GFLOP/s | % of peak | × matmul floor | test acc. | peak MB | numnet / PyTorch |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in rows[threads]:
             torch_row = next(r for r in rows[threads] if r["case"] == row["case"] and r["framework"] == "PyTorch")
             ratio = f"**{row['seconds'] / torch_row['seconds']:.2f}**" if row["framework"] == "numnet" else ""
             mb = memory.get((threads, row["case"], row["framework"]))
+            floor = f"{floor_ratio(row):.2f}" if floor_ratio(row) else ""
             lines.append(
                 f"| {row['case']} | {row['framework']} | {row['seconds']:.3f} | {row['samples_per_s']:,.0f} | "
-                f"{row['gflops']:.1f} | {100 * row['gflops'] / peak:.0f} | {row['accuracy']:.4f} | "
+                f"{row['gflops']:.1f} | {100 * row['gflops'] / peak:.0f} | {floor} | {row['accuracy']:.4f} | "
                 f"{'' if mb is None else f'{mb:.0f}'} | {ratio} |"
             )
         if threads in latency:
@@ -274,6 +308,9 @@ def render(rows, memory, latency, peaks, seed_accuracy, description, args):
                 f"{np.mean(ours) - np.mean(theirs):+.4f} | {spread:.4f} |"
             )
         lines.append("")
+    lines.append("× matmul floor: numnet's epoch over the time that its matrix multiplies alone take (the same "
+                 "products in the same layouts, batch by batch, with nothing in between), timed in the same run.")
+    lines.append("")
     lines.append("Peak MB: growth of the peak resident memory during one epoch over what the process held before "
                  "it (data, model, optimizer), measured in a fresh process for the batch-64 cases.")
     lines.append("")
@@ -314,7 +351,8 @@ def main(argv=None):
         for case in chosen:
             for row in benchmark_case(case, data, threads, args.repeats, not args.no_sklearn):
                 rows[threads].append(row)
-                print(f"{case.name:42} {row['framework']:13} {row['seconds']:8.3f} s/epoch  acc {row['accuracy']:.4f}", flush=True)
+                floor = f"  ({floor_ratio(row):.2f}× its matmul floor)" if floor_ratio(row) else ""
+                print(f"{case.name:42} {row['framework']:13} {row['seconds']:8.3f} s/epoch  acc {row['accuracy']:.4f}{floor}", flush=True)
             if not args.no_memory and case.batch_size == 64:
                 for framework in ("numnet", "PyTorch"):
                     memory[(threads, case.name, framework)] = peak_memory_mb(case, framework, args.samples, threads)

@@ -31,6 +31,9 @@ def test_benchmark_suite_writes_its_report(tmp_path):
     assert "LeNet-like CNN Adam, batch 64" in cases and "MLP 784-128-10 SGD, batch 64" in cases
     for row in rows[1]:
         assert row["seconds"] > 0 and 0 < row["accuracy"] <= 1
+        assert (row["matmul_floor"] is None) == row["case"].startswith("LeNet")  # measured for the MLPs
+        assert row["matmul_floor"] is None or row["matmul_floor"] > 0
+    assert "× matmul floor" in text
     # same initial weights and batch order: numnet and PyTorch end within a hair of each other
     by_case = {}
     for row in rows[1]:
