@@ -122,7 +122,7 @@ def benchmark_case(case, data, threads, repeats, with_sklearn):
                 seconds = _timed(lambda: run(100 + epoch))
                 if epoch:  # epoch 0 warms caches and allocators up
                     times[name].append(seconds)
-        accuracy = test_accuracies(model, module, xt, y_test)
+        accuracy = accuracy_on_test_set(model, module, xt, y_test)
         if "scikit-learn" in runners:
             accuracy["scikit-learn"] = float(np.mean(classifier.predict(xt) == y_test))
     floor = matmul_floor(case, model, len(x), threads) if case.kind == "mlp" else None
@@ -135,7 +135,7 @@ def benchmark_case(case, data, threads, repeats, with_sklearn):
     return rows
 
 
-def test_accuracies(model, module, x_test, y_test):
+def accuracy_on_test_set(model, module, x_test, y_test):
     import torch
 
     with torch.no_grad():
@@ -164,7 +164,7 @@ def accuracy_over_seeds(case, data, threads, seeds, epochs):
             for epoch in range(epochs):
                 C.numnet_epoch(model, optimizer, case, x, y_train, 1000 * seed + epoch)
                 C.torch_epoch(module, torch_optimizer, case, tx, ty, 1000 * seed + epoch)
-            for name, value in test_accuracies(model, module, xt, y_test).items():
+            for name, value in accuracy_on_test_set(model, module, xt, y_test).items():
                 accuracies[name].append(value)
     return accuracies
 
