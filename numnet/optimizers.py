@@ -67,24 +67,25 @@ class Optimizer:
         }
 
     def load_state_dict(self, state_dict):
-        """Restore what ``state_dict`` returned (arrays are copied)."""
+        """Restore what ``state_dict`` returned (arrays are copied); on a bad state nothing changes."""
+        owner = type(self).__name__
         try:
-            self.lr = _check_number(type(self).__name__, "lr", state_dict["lr"], 0, low_inclusive=False)
-            self.iterations = int(state_dict["iterations"])
-            self.state = {
-                name: {k: np.array(v, copy=True) for k, v in slots.items()}
-                for name, slots in state_dict["state"].items()
+            lr = _check_number(owner, "lr", state_dict["lr"], 0, low_inclusive=False)
+            iterations = int(state_dict["iterations"])
+            state = {
+                name: {k: np.array(v, copy=True) for k, v in slots.items()} for name, slots in state_dict["state"].items()
             }
         except (KeyError, TypeError, AttributeError) as error:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: not an optimizer state ({error})") from error
-        for name, slots in self.state.items():
+            raise ValueError(f"{owner}.load_state_dict: not an optimizer state ({error})") from error
+        for name, slots in state.items():
             unknown = sorted(set(slots) - set(self.slots))
             if unknown:
                 raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: parameter {name} has state {', '.join(map(repr, unknown))}, "
-                    f"but {type(self).__name__} keeps only {', '.join(map(repr, self.slots))} (a state saved by "
-                    "another optimizer or by an older numnet?)"
+                    f"{owner}.load_state_dict: parameter {name} has state {', '.join(map(repr, unknown))}, "
+                    f"but {owner} keeps only {', '.join(map(repr, self.slots))} "
+                    "(a state saved by another optimizer or by an older numnet?)"
                 )
+        self.lr, self.iterations, self.state = lr, iterations, state
 
     def get_config(self):
         return {"lr": self.lr}

@@ -105,9 +105,11 @@ def test_load_state_dict_rejects_state_of_other_optimizers():
     layer.grads["w"][...] = 0.5
     sgd = SGD(0.1, momentum=0.9)
     sgd.step([layer])
+    adam = Adam()
     with pytest.raises(ValueError, match=r"Adam.load_state_dict: parameter 0.w has state 'velocity', but Adam keeps only "
                                          r"'grad_sum', 'square_sum'"):
-        Adam().load_state_dict(sgd.state_dict())
+        adam.load_state_dict(sgd.state_dict())
+    assert adam.state == {} and adam.iterations == 0  # a rejected state leaves the optimizer as it was
 
 
 def test_state_of_another_shape_fails_clearly():
