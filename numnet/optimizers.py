@@ -175,7 +175,7 @@ class Adam(Optimizer):
         t = self.iterations
         # The bias-corrected means are the decayed sums over their total weights: m̂ = M (1 − β₁) / (1 − β₁ᵗ)
         # and v̂ = V r² with r² = (1 − β₂) / (1 − β₂ᵗ), so lr · m̂ / (√v̂ + ε) = k · M / (√V + ε / r)
-        # with k = lr (1 − β₁) / ((1 − β₁ᵗ) r): one scaling pass instead of three.
+        # with k = lr (1 − β₁) / ((1 − β₁ᵗ) r): the corrections cost two scalars, not passes over the arrays.
         # math.sqrt keeps Python floats (a NumPy float64 scalar would upcast every float32 array).
         grad_sum = self._slot(name, "grad_sum", param)
         square_sum = self._slot(name, "square_sum", param)
