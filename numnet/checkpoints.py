@@ -55,14 +55,14 @@ def load_checkpoint(checkpoint_dir, model, optimizer):
         raise CheckpointError(
             f"{path}: the checkpoint holds a {saved_optimizer['type']} optimizer state; this run uses {type(optimizer).__name__}"
         )
-    try:
-        assign_tensors(model.layers, {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
-    except ValueError as error:
-        raise CheckpointError(f"{path}: {error}") from None
     optimizer_state = {}
     for key, value in tensors.items():
         if key.startswith("optimizer."):
             name, slot = key[len("optimizer."):].rsplit(".", 1)
             optimizer_state.setdefault(name, {})[slot] = value
-    optimizer.load_state_dict({"lr": saved_optimizer["lr"], "iterations": saved_optimizer["iterations"], "state": optimizer_state})
+    try:  # the optimizer first: it takes all of its state or none, so a refused checkpoint leaves the weights alone
+        optimizer.load_state_dict({"lr": saved_optimizer["lr"], "iterations": saved_optimizer["iterations"], "state": optimizer_state})
+        assign_tensors(model.layers, {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    except ValueError as error:
+        raise CheckpointError(f"{path}: {error}") from None
     return json.loads(header["state"])

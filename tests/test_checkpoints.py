@@ -138,6 +138,18 @@ def test_resume_refuses_a_different_run_or_optimizer(tmp_path):
     with pytest.raises(CheckpointError, match="belongs to a different run"):
         numnet.Sequential([Dense(3, 1)]).fit(x, y, loss=MSE(), optimizer=SGD(0.1), epochs=1, batch_size=4, verbose=0,
                                              checkpoint_dir=tmp_path, resume=True)
+    # a state with slots the optimizer does not keep (as an older numnet's Adam "m"/"v"): refused, weights untouched
+    from numnet.serialization import read_tensor_file, write_tensor_file
+
+    tensors, header = read_tensor_file(checkpoint_path(tmp_path), "numnet-checkpoint")
+    tensors["optimizer.0.weight.m"] = np.zeros((1, 3), np.float32)
+    write_tensor_file(checkpoint_path(tmp_path), tensors, {k: v for k, v in header.items() if k != "sha256"})
+    fresh = numnet.Sequential([Dense(3, 1, rng=7)])
+    before = fresh.layers[0].weight.copy()
+    with pytest.raises(CheckpointError, match=r"checkpoint.safetensors: SGD.load_state_dict: parameter 0.weight has state 'm'"):
+        fresh.fit(x, y, loss=MSE(), optimizer=SGD(0.1), epochs=1, batch_size=8, verbose=0, checkpoint_dir=tmp_path,
+                  resume=True)
+    np.testing.assert_array_equal(fresh.layers[0].weight, before)
     checkpoint_path(tmp_path).write_bytes(b"broken")
     with pytest.raises(CheckpointError, match="not a readable safetensors file"):
         numnet.Sequential([Dense(3, 1)]).fit(x, y, loss=MSE(), optimizer=SGD(0.1), epochs=1, batch_size=8, verbose=0,
