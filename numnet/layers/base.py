@@ -76,6 +76,18 @@ def as_array(x, layer):
     return x
 
 
+def zeros_in_layout_of(x, dtype=None):
+    """Zeros of x's shape, laid out in memory like x (its axes in the same order of strides).
+
+    Elementwise operations between two arrays of one layout sweep both contiguously; with mixed
+    layouts NumPy falls back to slower strided loops. np.zeros maps large arrays to the OS's shared
+    zero page, so zeros that are only read take no memory of their own.
+    """
+    order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])  # outermost axis in memory first
+    zeros = np.zeros([x.shape[axis] for axis in order], dtype=x.dtype if dtype is None else dtype)
+    return zeros.transpose(np.argsort(order))
+
+
 def _digest(array):
     return hashlib.blake2b(np.ascontiguousarray(array).data, digest_size=16).digest()
 

@@ -1,4 +1,4 @@
-"""2-D convolution, computed as one matrix multiply over all image patches (im2col)."""
+"""2-D convolution, computed as a matrix multiply over all image patches (im2col)."""
 
 import numbers
 
@@ -26,28 +26,39 @@ def output_size(size, kernel, stride, padding):
 
 
 def kernel_offsets(kernel, stride, out_h, out_w):
-    """For each kernel offset (p, q): the index of the inputs that offset meets across all windows,
-    a strided slice of an (N, C, H, W) array. Looping over the kh·kw offsets with whole-array
-    operations is what keeps convolution and pooling free of per-pixel Python loops."""
+    """For each kernel offset (p, q): the rows and the columns of the input that offset meets across
+    all windows, as two strided slices. Looping over the kh·kw offsets with whole-array operations
+    is what keeps convolution and pooling free of per-pixel Python loops."""
     (kh, kw), (sh, sw) = kernel, stride
     for p in range(kh):
         for q in range(kw):
-            yield (p, q), (slice(None), slice(None), slice(p, p + sh * out_h, sh), slice(q, q + sw * out_w, sw))
+            yield (p, q), slice(p, p + sh * out_h, sh), slice(q, q + sw * out_w, sw)
+
+
+# The products below multiply matrices ~10 rows high and 10⁴–10⁵ output positions wide. OpenBLAS runs
+# such a product 2–4x slower whole than in slices of a few thousand positions, which stay in cache.
+POSITIONS_PER_SLICE = 4096
+
+
+def position_slices(positions):
+    return (slice(start, start + POSITIONS_PER_SLICE) for start in range(0, positions, POSITIONS_PER_SLICE))
 
 
 class Conv2D(WeightedLayer):
     """2-D convolution (as in deep learning: a cross-correlation), NCHW layout as in PyTorch.
 
     Forward:  Y[n, o, i, j] = b[o] + Σ_c Σ_p Σ_q W[o, c, p, q] · Xpad[n, c, i·s + p, j·s + q]
-              computed as one matrix multiply: Y = cols(X) Wᵀ + b, cols(X) holding every patch as a row.
+              computed as a matrix multiply: Y = W cols(X) + b, with W as (out, in·kh·kw) and
+              cols(X) holding every patch as a column, one per output position (i, j, n).
     Backward: dW[o, c, p, q] = Σ_n Σ_i Σ_j dY[n, o, i, j] · Xpad[n, c, i·s + p, j·s + q]
-                  (a correlation of the input with dY: dW = dYᵀ cols(X))
+                  (a correlation of the input with dY: dW = dY cols(X)ᵀ)
               db[o] = Σ_n Σ_i Σ_j dY[n, o, i, j]
               dX = the full convolution of dY (dilated by the stride) with W flipped in both axes,
-                  computed by scattering dY W back onto the patches (col2im) and cropping the padding.
+                  computed by scattering Wᵀ dY back onto the patches (col2im) and cropping the padding.
     Shapes:   X (N, in_channels, H, W) -> Y (N, out_channels, OH, OW),
               OH = ⌊(H + 2·padding − kh) / stride⌋ + 1 (likewise OW);
               weight (out_channels, in_channels, kh, kw), bias (out_channels,).
+              Y is a view of an array stored (out_channels, OH, OW, N), batch-innermost; any layout of X works.
 
     Args:
         in_channels, out_channels: channels of input and output.
@@ -90,34 +101,54 @@ class Conv2D(WeightedLayer):
         n, channels, height, width = x.shape
         out_h, out_w = self._output_hw(height, width)
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
-        # im2col: one column per output position, one row per (channel, p, q) of the kernel,
+        # Feature maps are kept batch-innermost in memory, (C, H, W, N), behind the (N, C, H, W)
+        # view: every window copy below and every add of the backward then moves runs of W·N
+        # contiguous numbers, not rows of W, and a conv layer's output is such a view for free.
+        x = x.transpose(1, 2, 3, 0)
+        if ph or pw:
+            padded = np.zeros((channels, height + 2 * ph, width + 2 * pw, n), dtype=x.dtype)
+            padded[:, ph : ph + height, pw : pw + width] = x
+        else:
+            padded = x
+        # im2col: one row per (channel, p, q) of the kernel, one column per output position (i, j, n),
         # filled one kernel offset at a time from a strided view of the input
-        cols = np.empty((channels, kh, kw, n, out_h, out_w), dtype=x.dtype)
-        for (p, q), index in kernel_offsets(self.kernel_size, self.stride, out_h, out_w):
-            cols[:, p, q] = padded[index].transpose(1, 0, 2, 3)
-        cols = cols.reshape(channels * kh * kw, n * out_h * out_w)
-        self._cache = (cols, padded.shape, x.shape)
-        y = self.weight.reshape(self.out_channels, -1) @ cols + self.bias[:, None]
-        # kept channel-first in memory (C, N, H, W); the NCHW view costs nothing
-        return y.reshape(self.out_channels, n, out_h, out_w).transpose(1, 0, 2, 3)
+        cols = np.empty((channels, kh, kw, out_h, out_w, n), dtype=x.dtype)
+        for (p, q), rows, columns in kernel_offsets(self.kernel_size, self.stride, out_h, out_w):
+            cols[:, p, q] = padded[:, rows, columns]
+        cols = cols.reshape(channels * kh * kw, -1)
+        self._cache = (cols, padded.shape, (n, self.out_channels, out_h, out_w))
+        weight = self.weight.reshape(self.out_channels, -1)
+        y = np.empty((self.out_channels, cols.shape[1]), dtype=np.result_type(weight, cols))
+        for part in position_slices(cols.shape[1]):
+            np.matmul(weight, cols[:, part], out=y[:, part])  # Y = W cols, slice by slice
+        y += self.bias[:, None]
+        return y.reshape(self.out_channels, out_h, out_w, n).transpose(3, 0, 1, 2)
 
     def _backward(self, grad_output, input_grad):
-        cols, padded_shape, input_shape = self._cached(self._cache)
-        n, _, out_h, out_w = grad_output.shape
-        dy = grad_output.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (out, N·OH·OW)
-        self.grads["weight"] = (dy @ cols.T).reshape(self.weight.shape)
+        cols, padded_shape, output_shape = self._cached(self._cache)
+        grad_output = np.asarray(grad_output)
+        if grad_output.shape != output_shape:
+            raise ValueError(f"{self!r}: expected grad_output of shape {output_shape}, got {grad_output.shape}")
+        n, _, out_h, out_w = output_shape
+        dy = grad_output.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)  # (out, OH·OW·N), like cols
+        weight = self.weight.reshape(self.out_channels, -1)
+        grad_weight = np.zeros((cols.shape[0], self.out_channels), dtype=np.result_type(cols, dy))
+        for part in position_slices(cols.shape[1]):
+            grad_weight += cols[:, part] @ dy[:, part].T  # dWᵀ = cols dYᵀ, the faster order in OpenBLAS
+        self.grads["weight"] = grad_weight.T.reshape(self.weight.shape)
         self.grads["bias"] = dy.sum(axis=1)
         if not input_grad:
             return None
-        channels, (kh, kw) = self.in_channels, self.kernel_size
-        d_cols = (self.weight.reshape(self.out_channels, -1).T @ dy).reshape(channels, kh, kw, n, out_h, out_w)
+        d_cols = np.empty((cols.shape[0], dy.shape[1]), dtype=np.result_type(weight, dy))
+        for part in position_slices(dy.shape[1]):
+            np.matmul(weight.T, dy[:, part], out=d_cols[:, part])  # d_cols = Wᵀ dY
+        d_cols = d_cols.reshape(self.in_channels, *self.kernel_size, out_h, out_w, n)
         # col2im: add each kernel offset's share back onto the input positions it read
-        d_padded = np.zeros((padded_shape[1], padded_shape[0], *padded_shape[2:]), dtype=d_cols.dtype)
-        for (p, q), index in kernel_offsets(self.kernel_size, self.stride, out_h, out_w):
-            d_padded[index] += d_cols[:, p, q]
-        (ph, pw), (height, width) = self.padding, input_shape[2:]
-        return d_padded[:, :, ph : ph + height, pw : pw + width].transpose(1, 0, 2, 3)
+        d_padded = np.zeros(padded_shape, dtype=d_cols.dtype)
+        for (p, q), rows, columns in kernel_offsets(self.kernel_size, self.stride, out_h, out_w):
+            d_padded[:, rows, columns] += d_cols[:, p, q]
+        (ph, pw), (padded_h, padded_w) = self.padding, padded_shape[1:3]
+        return d_padded[:, ph : padded_h - ph, pw : padded_w - pw].transpose(3, 0, 1, 2)
 
     def get_config(self):
         return {"in_channels": self.in_channels, "out_channels": self.out_channels, "kernel_size": list(self.kernel_size),

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import Layer, as_array
+from .base import Layer, as_array, zeros_in_layout_of
 from .conv import kernel_offsets, output_size, pair
 
 
@@ -51,20 +51,25 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x, training=False):
         x, (out_h, out_w) = self._check(x)
-        y = None
-        for _, index in kernel_offsets(self.kernel_size, self.stride, out_h, out_w):
-            y = x[index].copy() if y is None else np.maximum(y, x[index], out=y)
-        self._cache = (x, y)
+        offsets = kernel_offsets(self.kernel_size, self.stride, out_h, out_w)
+        _, rows, columns = next(offsets)
+        y = x[..., rows, columns].copy(order="K")  # "K": y keeps x's memory layout
+        # winner: the offset (0 … kh·kw − 1) of each window's first maximum, which backward needs
+        winner = zeros_in_layout_of(y, np.min_scalar_type(np.prod(self.kernel_size) - 1))
+        for offset, (_, rows, columns) in enumerate(offsets, start=1):
+            window = x[..., rows, columns]
+            # winner ← offset where window > y (strictly: on ties the first maximum wins, as in PyTorch).
+            # Offsets only grow, so that is max(winner, offset·[window > y]): branch-free, unlike a masked copy.
+            np.maximum(winner, (window > y).view(np.uint8) * winner.dtype.type(offset), out=winner)
+            np.maximum(y, window, out=y)
+        self._cache = (x, winner)
         return y
 
     def backward(self, grad_output):
-        x, y = self._cached(self._cache)
-        d_x = np.zeros(x.shape, dtype=grad_output.dtype)
-        taken = np.zeros(y.shape, dtype=bool)  # windows whose maximum has already received dY
-        for _, index in kernel_offsets(self.kernel_size, self.stride, *y.shape[2:]):
-            first = (x[index] == y) & ~taken
-            taken |= first
-            d_x[index] += grad_output * first
+        x, winner = self._cached(self._cache)
+        d_x = zeros_in_layout_of(x, grad_output.dtype)
+        for offset, (_, rows, columns) in enumerate(kernel_offsets(self.kernel_size, self.stride, *winner.shape[2:])):
+            d_x[..., rows, columns] += grad_output * (winner == offset)
         return d_x
 
 
@@ -81,14 +86,14 @@ class AvgPool2D(_Pool2D):
 
     def forward(self, x, training=False):
         x, (out_h, out_w) = self._check(x)
-        self._cache = x.shape
-        total = sum(x[index] for _, index in kernel_offsets(self.kernel_size, self.stride, out_h, out_w))
+        self._cache = x
+        total = sum(x[..., rows, columns] for _, rows, columns in kernel_offsets(self.kernel_size, self.stride, out_h, out_w))
         return total / x.dtype.type(np.prod(self.kernel_size))
 
     def backward(self, grad_output):
-        shape = self._cached(self._cache)
+        x = self._cached(self._cache)
         share = grad_output / grad_output.dtype.type(np.prod(self.kernel_size))
-        d_x = np.zeros(shape, dtype=grad_output.dtype)
-        for _, index in kernel_offsets(self.kernel_size, self.stride, *grad_output.shape[2:]):
-            d_x[index] += share
+        d_x = zeros_in_layout_of(x, grad_output.dtype)
+        for _, rows, columns in kernel_offsets(self.kernel_size, self.stride, *grad_output.shape[2:]):
+            d_x[..., rows, columns] += share
         return d_x

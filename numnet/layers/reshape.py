@@ -15,15 +15,23 @@ class Flatten(Layer):
 
     def __init__(self):
         super().__init__()
-        self._shape = None
+        self._x = None
 
     def output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
 
     def forward(self, x, training=False):
         x = as_array(x, self)
-        self._shape = x.shape
+        self._x = x
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad_output):
-        return np.reshape(grad_output, self._cached(self._shape))
+        x = self._cached(self._x)
+        grad = np.reshape(grad_output, x.shape)
+        if x.flags.c_contiguous:
+            return grad
+        # dX in X's memory layout (a conv layer's maps are batch-innermost), so that the layers below
+        # work on arrays of one layout: one copy here spares them slower strided loops
+        d_x = np.empty_like(x, dtype=grad.dtype)
+        d_x[...] = grad
+        return d_x

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from numnet import Sequential, gradcheck
-from numnet.layers import Conv2D, ReLU
+from numnet.layers import Conv2D, ReLU, conv
 
 CASES = [  # (in, out, kernel, stride, padding, input shape)
     (1, 2, 3, 1, 0, (2, 1, 5, 5)),
@@ -18,6 +18,23 @@ def test_gradcheck(in_c, out_c, kernel, stride, padding, shape):
     layer = Conv2D(in_c, out_c, kernel, stride=stride, padding=padding, rng=0)
     result = gradcheck(layer, np.random.default_rng(1).normal(size=shape))
     assert result.max_error < 1e-6, str(result)
+
+
+def test_products_in_slices_match_one_product(monkeypatch):
+    # the three products run over slices of conv.POSITIONS_PER_SLICE output positions; a slice of 7
+    # makes many slices, the last one partial, of this input's 3·4·5 = 60 positions
+    x = np.random.default_rng(4).normal(size=(3, 2, 6, 5))
+    upstream = np.random.default_rng(5).normal(size=(3, 4, 4, 5))
+
+    def run():
+        layer = Conv2D(2, 4, 3, padding=(0, 1), rng=6, dtype=np.float64)
+        return layer.forward(x), layer.backward(upstream), layer.grads["weight"], layer.grads["bias"]
+
+    whole = run()
+    monkeypatch.setattr(conv, "POSITIONS_PER_SLICE", 7)
+    for got, expected in zip(run(), whole):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    assert gradcheck(Conv2D(2, 3, 3, rng=7), x).max_error < 1e-6
 
 
 def test_hand_worked_example():
@@ -46,6 +63,10 @@ def test_output_shape_formula_and_errors():
         Conv2D(1, 2, 5, padding=1).forward(np.zeros((1, 1, 2, 2)))
     with pytest.raises(ValueError, match="kernel_size must be an integer ≥ 1 or a pair of them. Received: kernel_size=0"):
         Conv2D(1, 2, 0)
+    layer = Conv2D(1, 2, 3)
+    layer.forward(np.zeros((2, 1, 5, 5)))
+    with pytest.raises(ValueError, match=r"expected grad_output of shape \(2, 2, 3, 3\), got \(2, 2, 3, 4\)"):
+        layer.backward(np.zeros((2, 2, 3, 4)))
     with pytest.raises(ValueError, match="padding must be an integer ≥ 0"):
         Conv2D(1, 2, 3, padding=-1)
     with pytest.raises(ValueError, match=r"layer 1 does not fit: Conv2D\(in_channels=4.*expects inputs of shape \(4, H, W\), but receives \(8, 26, 26\)"):

@@ -34,6 +34,23 @@ def test_hand_worked_pooling():
     np.testing.assert_array_equal(AvgPool2D(2).forward(x), [[[[2.5, 1.75], [2.25, 2]]]])
 
 
+def test_max_pool_windows_of_more_positions_than_a_byte_counts():
+    # forward records which of the kh·kw offsets won; 16·17 = 272 offsets need more than uint8
+    x = np.random.default_rng(3).normal(size=(2, 2, 17, 19))
+    x[1, 1, :, :] = 0.5  # all tied: the first offset of each window wins
+    pool = MaxPool2D((16, 17), stride=(1, 2))
+    y = pool.forward(x)
+    upstream = np.arange(1.0, 1 + y.size).reshape(y.shape)
+    d_x = pool.backward(upstream)
+    expected = np.zeros_like(x)
+    for n, c, i, j in np.ndindex(y.shape):
+        window = x[n, c, i : i + 16, 2 * j : 2 * j + 17]
+        assert y[n, c, i, j] == window.max()
+        p, q = np.unravel_index(np.argmax(window), window.shape)  # the first maximum in row-major order
+        expected[n, c, i + p, 2 * j + q] += upstream[n, c, i, j]
+    np.testing.assert_array_equal(d_x, expected)
+
+
 def test_errors_and_shapes():
     assert MaxPool2D(2).output_shape((6, 28, 28)) == (6, 14, 14)
     assert AvgPool2D(3, stride=2).output_shape((1, 7, 7)) == (1, 3, 3)
