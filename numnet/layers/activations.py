@@ -42,7 +42,8 @@ class Activation(Layer):
         return self.function(x)
 
     def backward(self, grad_output):
-        return grad_output * self.derivative(self._cached(self._x))
+        x = self._cached(self._x)
+        return self._checked_grad(grad_output, x.shape) * self.derivative(x)
 
     def __repr__(self):
         return f"Activation({getattr(self.function, '__name__', 'f')})"
@@ -71,7 +72,7 @@ class Sigmoid(_OutputCachingActivation):
 
     def backward(self, grad_output):
         y = self._cached(self._y)
-        return grad_output * y * (1 - y)
+        return self._checked_grad(grad_output, y.shape) * y * (1 - y)
 
 
 class Tanh(_OutputCachingActivation):
@@ -85,7 +86,7 @@ class Tanh(_OutputCachingActivation):
 
     def backward(self, grad_output):
         y = self._cached(self._y)
-        return grad_output * (1 - y * y)
+        return self._checked_grad(grad_output, y.shape) * (1 - y * y)
 
 
 class ReLU(Layer):
@@ -111,7 +112,8 @@ class ReLU(Layer):
         return self._y
 
     def backward(self, grad_output):
-        return grad_output * (self._cached(self._y) > 0)
+        y = self._cached(self._y)
+        return self._checked_grad(grad_output, y.shape) * (y > 0)
 
 
 class LeakyReLU(Layer):
@@ -139,7 +141,9 @@ class LeakyReLU(Layer):
         return np.where(self._mask, x, x * self.negative_slope)
 
     def backward(self, grad_output):
-        return np.where(self._cached(self._mask), grad_output, grad_output * self.negative_slope)
+        mask = self._cached(self._mask)
+        grad_output = self._checked_grad(grad_output, mask.shape)
+        return np.where(mask, grad_output, grad_output * self.negative_slope)
 
     def get_config(self):
         return {"negative_slope": self.negative_slope}
@@ -160,4 +164,5 @@ class Softmax(_OutputCachingActivation):
 
     def backward(self, grad_output):
         y = self._cached(self._y)
+        grad_output = self._checked_grad(grad_output, y.shape)
         return y * (grad_output - (grad_output * y).sum(axis=-1, keepdims=True))

@@ -53,6 +53,14 @@ class Layer:
             )
         return value
 
+    def _checked_grad(self, grad_output, shape):
+        """grad_output as an array, checked to have the shape of the output it is the gradient of:
+        NumPy would broadcast many wrong shapes into silently wrong gradients."""
+        grad_output = np.asarray(grad_output)
+        if grad_output.shape != shape:
+            raise ValueError(f"{self!r}: expected grad_output of shape {shape}, got {grad_output.shape}")
+        return grad_output
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"

@@ -126,9 +126,7 @@ class Conv2D(WeightedLayer):
 
     def _backward(self, grad_output, input_grad):
         cols, padded_shape, output_shape = self._cached(self._cache)
-        grad_output = np.asarray(grad_output)
-        if grad_output.shape != output_shape:
-            raise ValueError(f"{self!r}: expected grad_output of shape {output_shape}, got {grad_output.shape}")
+        grad_output = self._checked_grad(grad_output, output_shape)
         n, _, out_h, out_w = output_shape
         dy = grad_output.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)  # (out, OH·OW·N), like cols
         weight = self.weight.reshape(self.out_channels, -1)

@@ -71,11 +71,7 @@ class Dense(WeightedLayer):
 
     def _backward(self, grad_output, input_grad):
         x = self._cached(self._x)
-        grad_output = np.asarray(grad_output)
-        if grad_output.shape != (x.shape[0], self.out_features):
-            raise ValueError(
-                f"{self!r}: expected grad_output of shape {(x.shape[0], self.out_features)}, got {grad_output.shape}"
-            )
+        grad_output = self._checked_grad(grad_output, (x.shape[0], self.out_features))
         self.grads["weight"] = (x.T @ grad_output).T  # dW = dYᵀ X, computed as (Xᵀ dY)ᵀ: the same layout as W
         self.grads["bias"] = grad_output.sum(axis=0)
         return grad_output @ self.weight if input_grad else None

@@ -25,19 +25,21 @@ class Dropout(Layer):
             raise ValueError(f"Dropout: p must be a number in the range [0, 1). Received: p={p!r}")
         self.p = float(p)
         self.rng = initializers.as_generator(rng)
-        self._scaled_mask = None
+        self._cache = None
 
     def forward(self, x, training=False):
         x = as_array(x, self)
         if not training or self.p == 0:
-            self._scaled_mask = 1
+            self._cache = (x.shape, 1)
             return x
         keep = 1 - self.p
-        self._scaled_mask = (self.rng.random(x.shape, dtype=x.dtype) < keep) / x.dtype.type(keep)
-        return x * self._scaled_mask
+        scaled_mask = (self.rng.random(x.shape, dtype=x.dtype) < keep) / x.dtype.type(keep)
+        self._cache = (x.shape, scaled_mask)
+        return x * scaled_mask
 
     def backward(self, grad_output):
-        return grad_output * self._cached(self._scaled_mask)
+        shape, scaled_mask = self._cached(self._cache)
+        return self._checked_grad(grad_output, shape) * scaled_mask
 
     def get_config(self):
         return {"p": self.p}

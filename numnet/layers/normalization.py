@@ -74,6 +74,7 @@ class BatchNorm1d(Layer):
 
     def backward(self, grad_output):
         x_hat, inv_std, training = self._cached(self._cache)
+        grad_output = self._checked_grad(grad_output, x_hat.shape)
         self.grads["weight"] = (grad_output * x_hat).sum(axis=0)
         self.grads["bias"] = grad_output.sum(axis=0)
         d_x_hat = grad_output * self.params["weight"]
@@ -107,12 +108,14 @@ class BatchNorm2d(BatchNorm1d):
         x = as_array(x, self)
         if x.ndim != 4 or x.shape[1] != self.num_features:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}, H, W), got {x.shape}")
-        n, c, h, w = x.shape
+        n, c, h, w = self._maps_shape = x.shape
         # each pixel of each image is one sample of its channel's distribution
         y = self._normalize(x.transpose(0, 2, 3, 1).reshape(-1, c), training)
         return y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
     def backward(self, grad_output):
-        n, c, h, w = grad_output.shape
+        self._cached(self._cache)
+        n, c, h, w = self._maps_shape
+        grad_output = self._checked_grad(grad_output, self._maps_shape)
         dx = super().backward(grad_output.transpose(0, 2, 3, 1).reshape(-1, c))
         return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2)

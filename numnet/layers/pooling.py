@@ -67,6 +67,7 @@ class MaxPool2D(_Pool2D):
 
     def backward(self, grad_output):
         x, winner = self._cached(self._cache)
+        grad_output = self._checked_grad(grad_output, winner.shape)
         d_x = zeros_in_layout_of(x, grad_output.dtype)
         for offset, (_, rows, columns) in enumerate(kernel_offsets(self.kernel_size, self.stride, *winner.shape[2:])):
             d_x[..., rows, columns] += grad_output * (winner == offset)
@@ -92,6 +93,7 @@ class AvgPool2D(_Pool2D):
 
     def backward(self, grad_output):
         x = self._cached(self._cache)
+        grad_output = self._checked_grad(grad_output, (*x.shape[:2], *self._output_hw(*x.shape[2:])))
         share = grad_output / grad_output.dtype.type(np.prod(self.kernel_size))
         d_x = zeros_in_layout_of(x, grad_output.dtype)
         for _, rows, columns in kernel_offsets(self.kernel_size, self.stride, *grad_output.shape[2:]):

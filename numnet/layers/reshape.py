@@ -1,5 +1,7 @@
 """Layers that change an array's shape, not its values."""
 
+import math
+
 import numpy as np
 
 from .base import Layer, as_array
@@ -27,7 +29,7 @@ class Flatten(Layer):
 
     def backward(self, grad_output):
         x = self._cached(self._x)
-        grad = np.reshape(grad_output, x.shape)
+        grad = self._checked_grad(grad_output, (x.shape[0], math.prod(x.shape[1:]))).reshape(x.shape)
         if x.flags.c_contiguous:
             return grad
         # dX in X's memory layout (a conv layer's maps are batch-innermost), so that the layers below

@@ -1,5 +1,7 @@
 """One contract every layer keeps, checked for all of them."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -71,3 +73,16 @@ def test_rejects_non_numeric_input(case):
     layer = case[0](np.float32)
     with pytest.raises(TypeError, match="expected an array of numbers"):
         layer.forward(np.array([["a", "b"]]))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_backward_rejects_a_gradient_of_another_shape(case, training):
+    # one sample's gradient would broadcast over the batch into silently wrong gradients
+    make, shape = case
+    layer = make(np.float64)
+    x = np.random.default_rng(0).normal(size=(5, *shape))
+    y = layer.forward(x, training=training)
+    for wrong in [(1, *y.shape[1:]), (5, *y.shape[1:-1], y.shape[-1] + 1), y.shape[1:]]:
+        with pytest.raises(ValueError, match=r"expected grad_output of shape \(5, .*\), got " + re.escape(str(wrong))):
+            layer.backward(np.ones(wrong))
+    assert layer.backward(np.ones(y.shape)).shape == x.shape
