@@ -95,6 +95,8 @@ class BatchNorm2d(BatchNorm1d):
     Args:     as BatchNorm1d (num_features = C).
     """
 
+    _maps_shape = None  # (N, C, H, W) of the last forward
+
     @property
     def input_shape(self):
         return None
@@ -114,8 +116,7 @@ class BatchNorm2d(BatchNorm1d):
         return y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
     def backward(self, grad_output):
-        self._cached(self._cache)
-        n, c, h, w = self._maps_shape
-        grad_output = self._checked_grad(grad_output, self._maps_shape)
+        n, c, h, w = shape = self._cached(self._maps_shape)
+        grad_output = self._checked_grad(grad_output, shape)
         dx = super().backward(grad_output.transpose(0, 2, 3, 1).reshape(-1, c))
         return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2)
