@@ -44,6 +44,14 @@ def position_slices(positions):
     return (slice(start, start + POSITIONS_PER_SLICE) for start in range(0, positions, POSITIONS_PER_SLICE))
 
 
+def product_by_slices(left, right):
+    """left @ right, computed over slices of right's columns (the output positions)."""
+    product = np.empty((left.shape[0], right.shape[1]), dtype=np.result_type(left, right))
+    for part in position_slices(right.shape[1]):
+        np.matmul(left, right[:, part], out=product[:, part])
+    return product
+
+
 class Conv2D(WeightedLayer):
     """2-D convolution (as in deep learning: a cross-correlation), NCHW layout as in PyTorch.
 
@@ -117,10 +125,7 @@ class Conv2D(WeightedLayer):
             cols[:, p, q] = padded[:, rows, columns]
         cols = cols.reshape(channels * kh * kw, -1)
         self._cache = (cols, padded.shape, (n, self.out_channels, out_h, out_w))
-        weight = self.weight.reshape(self.out_channels, -1)
-        y = np.empty((self.out_channels, cols.shape[1]), dtype=np.result_type(weight, cols))
-        for part in position_slices(cols.shape[1]):
-            np.matmul(weight, cols[:, part], out=y[:, part])  # Y = W cols, slice by slice
+        y = product_by_slices(self.weight.reshape(self.out_channels, -1), cols)  # Y = W cols
         y += self.bias[:, None]
         return y.reshape(self.out_channels, out_h, out_w, n).transpose(3, 0, 1, 2)
 
@@ -129,7 +134,6 @@ class Conv2D(WeightedLayer):
         grad_output = self._checked_grad(grad_output, output_shape)
         n, _, out_h, out_w = output_shape
         dy = grad_output.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)  # (out, OH·OW·N), like cols
-        weight = self.weight.reshape(self.out_channels, -1)
         grad_weight = np.zeros((cols.shape[0], self.out_channels), dtype=np.result_type(cols, dy))
         for part in position_slices(cols.shape[1]):
             grad_weight += cols[:, part] @ dy[:, part].T  # dWᵀ = cols dYᵀ, the faster order in OpenBLAS
@@ -137,9 +141,7 @@ class Conv2D(WeightedLayer):
         self.grads["bias"] = dy.sum(axis=1)
         if not input_grad:
             return None
-        d_cols = np.empty((cols.shape[0], dy.shape[1]), dtype=np.result_type(weight, dy))
-        for part in position_slices(dy.shape[1]):
-            np.matmul(weight.T, dy[:, part], out=d_cols[:, part])  # d_cols = Wᵀ dY
+        d_cols = product_by_slices(self.weight.reshape(self.out_channels, -1).T, dy)  # d_cols = Wᵀ dY
         d_cols = d_cols.reshape(self.in_channels, *self.kernel_size, out_h, out_w, n)
         # col2im: add each kernel offset's share back onto the input positions it read
         d_padded = np.zeros(padded_shape, dtype=d_cols.dtype)
