@@ -22,8 +22,24 @@ def _check_number(owner, name, value, low, high=None, low_inclusive=True):
     return float(value)
 
 
+def _memory_order(array):
+    return "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+
+
+class _Pack:
+    """One dtype's optimizer state, packed: ``arrays`` maps each slot to a 1-D array holding every
+    parameter's state in turn; ``scratch`` is a work array of the same size; ``members`` lists
+    (index of the parameter, {slot: its view}, its view of the scratch array)."""
+
+    def __init__(self, dtype, size, slots):
+        self.arrays = {slot: np.zeros(size, dtype) for slot in slots}
+        self.scratch = np.empty(size, dtype)
+        self.members = []
+
+
 class Optimizer:
-    """Base class. Subclasses define ``_update(name, param, grad)`` and the names of their state ``slots``."""
+    """Base class. Subclasses define the names of their state ``slots`` and ``_update(name, param, grad)``,
+    or ``_update_all(named)`` to update all (name, param, grad) triples at once."""
 
     slots = ()
 
@@ -31,12 +47,13 @@ class Optimizer:
         self.lr = _check_number(type(self).__name__, "lr", lr, 0, low_inclusive=False)
         self.iterations = 0
         self.state = {}
+        self._packed, self._packed_for = [], []
 
     def step(self, layers):
         """Update every parameter of ``layers`` (a list of layers or a Sequential) from its gradient."""
         layers = getattr(layers, "layers", layers)
-        self.iterations += 1
-        for index, layer in enumerate(layers):
+        named = []
+        for index, layer in enumerate(layers):  # every gradient is checked before any parameter changes
             for key, param in layer.params.items():
                 grad = layer.grads.get(key)
                 if grad is None or grad.shape != param.shape:
@@ -44,19 +61,68 @@ class Optimizer:
                         f"{self!r}: layer {index} ({layer!r}) has no gradient of shape {param.shape} for "
                         f"{key!r}; call backward before step"
                     )
-                self._update(f"{index}.{key}", param, grad)
+                named.append((f"{index}.{key}", param, grad))
+        self.iterations += 1
+        self._update_all(named)
+
+    def _update_all(self, named):
+        for name, param, grad in named:
+            self._update(name, param, grad)
 
     def _slot(self, name, slot, param):
         """The optimizer's state array `slot` for a parameter, created as zeros of its dtype."""
         slots = self.state.setdefault(name, {})
         if slot not in slots:
             slots[slot] = np.zeros_like(param)
-        elif slots[slot].shape != param.shape:
+        self._check_state_shape(name, slot, slots[slot], param)
+        return slots[slot]
+
+    def _check_state_shape(self, name, slot, value, param):
+        if value.shape != param.shape:
             raise RuntimeError(
-                f"{self!r}: its state {slot!r} for parameter {name} has shape {slots[slot].shape}, but the "
+                f"{self!r}: its state {slot!r} for parameter {name} has shape {value.shape}, but the "
                 f"parameter has shape {param.shape}; was this state loaded from another model?"
             )
-        return slots[slot]
+
+    def _packed_state(self, named):
+        """The state of all parameters packed side by side: for each dtype, a ``_Pack`` holding one 1-D
+        array per slot (and a scratch array of the same size), with each parameter's state in
+        ``self.state`` a view into them, shaped and laid out like the parameter.
+
+        An optimizer then updates every parameter's state with one NumPy call per operation instead of
+        one per parameter: a call costs about a microsecond however small its array, and a network's
+        biases are small. The packs are rebuilt, keeping the values, when the parameters or the state
+        change (another model, or load_state_dict).
+        """
+        packed_for = self._packed_for  # [(name, param, its state)] when the packs were built
+        if len(packed_for) != len(named) or any(
+            param is not packed_param or self.state.get(name) is not slots
+            for (name, param, _), (_, packed_param, slots) in zip(named, packed_for)
+        ):
+            self._packed, self._packed_for = self._pack(named)
+        return self._packed
+
+    def _pack(self, named):
+        by_dtype = {}
+        for index, (_, param, _) in enumerate(named):
+            by_dtype.setdefault(param.dtype, []).append(index)
+        state, packs, packed_for = dict(self.state), [], [None] * len(named)
+        for dtype, indices in by_dtype.items():
+            pack = _Pack(dtype, sum(named[i][1].size for i in indices), self.slots)
+            offset = 0
+            for index in indices:
+                name, param, _ = named[index]
+                part, order, offset = slice(offset, offset + param.size), _memory_order(param), offset + param.size
+                slots = {slot: array[part].reshape(param.shape, order=order) for slot, array in pack.arrays.items()}
+                for slot, old in state.get(name, {}).items():
+                    self._check_state_shape(name, slot, old, param)
+                    slots[slot][...] = old
+                pack.members.append((index, slots, pack.scratch[part].reshape(param.shape, order=order)))
+                state[name] = slots
+                packed_for[index] = (name, param, slots)
+            packs.append(pack)
+        self.state = state
+        return packs, packed_for
 
     def state_dict(self):
         """Everything needed to resume exactly: hyperparameters, step count and per-parameter state."""
@@ -165,31 +231,36 @@ class Adam(Optimizer):
         self.eps = _check_number("Adam", "eps", eps, 0)
         self.weight_decay = _check_number("Adam", "weight_decay", weight_decay, 0)
 
-    def _update(self, name, param, grad):
-        if self.weight_decay:
-            grad = grad + self.weight_decay * param
-        self._adam_step(name, param, grad)
+    def _gradient(self, param, grad):
+        """g = ∂L/∂w + λ w (AdamW instead decays w itself)."""
+        return grad + self.weight_decay * param if self.weight_decay else grad
 
-    def _adam_step(self, name, param, grad):
+    def _update_all(self, named):
         beta1, beta2 = self.betas
         t = self.iterations
         # The bias-corrected means are the decayed sums over their total weights: m̂ = M (1 − β₁) / (1 − β₁ᵗ)
         # and v̂ = V r² with r² = (1 − β₂) / (1 − β₂ᵗ), so lr · m̂ / (√v̂ + ε) = k · M / (√V + ε / r)
         # with k = lr (1 − β₁) / ((1 − β₁ᵗ) r): the corrections cost two scalars, not passes over the arrays.
         # math.sqrt keeps Python floats (a NumPy float64 scalar would upcast every float32 array).
-        grad_sum = self._slot(name, "grad_sum", param)
-        square_sum = self._slot(name, "square_sum", param)
-        grad_sum *= beta1
-        grad_sum += grad
-        square_sum *= beta2
-        step = grad * grad
-        square_sum += step
         r = math.sqrt((1 - beta2) / (1 - beta2**t))
-        np.sqrt(square_sum, out=step)
-        step += self.eps / r
-        np.divide(grad_sum, step, out=step)
-        step *= self.lr * (1 - beta1) / ((1 - beta1**t) * r)
-        param -= step
+        k = self.lr * (1 - beta1) / ((1 - beta1**t) * r)
+        for pack in self._packed_state(named):  # all parameters' M, V and step at once: see _packed_state
+            grad_sum, square_sum, step = pack.arrays["grad_sum"], pack.arrays["square_sum"], pack.scratch
+            grad_sum *= beta1
+            square_sum *= beta2
+            for index, slots, param_step in pack.members:
+                _, param, grad = named[index]
+                grad = self._gradient(param, grad)
+                slots["grad_sum"] += grad
+                np.multiply(grad, grad, out=param_step)
+            square_sum += step
+            np.sqrt(square_sum, out=step)
+            step += self.eps / r
+            np.divide(grad_sum, step, out=step)
+            step *= k
+            for index, _, param_step in pack.members:
+                param = named[index][1]
+                param -= param_step
 
     def get_config(self):
         return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps, "weight_decay": self.weight_decay}
@@ -210,10 +281,10 @@ class AdamW(Adam):
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
         super().__init__(lr, betas, eps, weight_decay)
 
-    def _update(self, name, param, grad):
+    def _gradient(self, param, grad):
         if self.weight_decay:
             param *= 1 - self.lr * self.weight_decay
-        self._adam_step(name, param, grad)
+        return grad
 
 
 class RMSprop(Optimizer):

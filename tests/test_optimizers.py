@@ -155,3 +155,68 @@ def test_trajectory_matches_torch(make, make_torch):
         theirs.grad = torch.from_numpy(g.copy())
         torch_optimizer.step()
         np.testing.assert_allclose(ours.params["w"], theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+class Holding:
+    """A stand-in layer holding the given parameter and gradient arrays themselves."""
+
+    def __init__(self, params, grads):
+        self.params, self.grads = params, grads
+
+
+def _dense_layers_with_gradients(dtypes, seed=0):
+    rng = np.random.default_rng(seed)
+    layers = [Dense(4, 3, rng=1, dtype=dtypes[0]), Dense(3, 2, rng=2, dtype=dtypes[1])]
+    for layer in layers:
+        for key, param in layer.params.items():
+            layer.grads[key] = rng.normal(size=param.shape).astype(param.dtype)
+    return layers
+
+
+@pytest.mark.parametrize("make", [lambda: Adam(0.01, weight_decay=0.1), lambda: AdamW(0.01)])
+def test_adam_over_a_network_equals_adam_per_parameter(make):
+    # the whole network's state is updated in packed arrays; the result must be what one optimizer per
+    # parameter gives, for float32 and float64 layers side by side
+    together = _dense_layers_with_gradients([np.float32, np.float64])
+    alone = _dense_layers_with_gradients([np.float32, np.float64])
+    optimizer, single = make(), {}
+    for _ in range(3):
+        optimizer.step(together)
+        for index, layer in enumerate(alone):
+            for key, param in layer.params.items():
+                single.setdefault((index, key), make()).step([Holding({key: param}, {key: layer.grads[key]})])
+    for ours, reference in zip(together, alone):
+        for key in ours.params:
+            assert ours.params[key].dtype == reference.params[key].dtype
+            np.testing.assert_array_equal(ours.params[key], reference.params[key])
+    assert set(optimizer.state) == {"0.weight", "0.bias", "1.weight", "1.bias"}
+    assert optimizer.state["1.weight"]["grad_sum"].dtype == np.float64
+
+
+def test_adam_state_follows_load_state_dict_and_model_changes():
+    layers = _dense_layers_with_gradients([np.float32, np.float32])
+    adam = Adam(0.01)
+    adam.step(layers)
+    saved = adam.state_dict()
+    adam.step(layers)
+    after_two = {name: {k: v.copy() for k, v in slots.items()} for name, slots in adam.state.items()}
+    adam.load_state_dict(saved)  # the next step must start from the loaded state, not from step 2's
+    adam.step(layers)
+    assert adam.iterations == 2
+    for name, slots in after_two.items():
+        for slot, value in slots.items():
+            np.testing.assert_array_equal(adam.state[name][slot], value)
+    adam.step(layers[:1])  # a different set of parameters keeps the state of those it still has
+    assert adam.state["0.weight"]["grad_sum"].shape == (3, 4)
+
+
+def test_a_step_with_a_missing_gradient_changes_no_parameter():
+    layers = _dense_layers_with_gradients([np.float32, np.float32])
+    del layers[1].grads["bias"]
+    before = [layer.weight.copy() for layer in layers]
+    for optimizer in (SGD(0.1), Adam()):
+        with pytest.raises(RuntimeError, match="has no gradient of shape"):
+            optimizer.step(layers)
+        assert optimizer.iterations == 0
+        for layer, weight in zip(layers, before):
+            np.testing.assert_array_equal(layer.weight, weight)
