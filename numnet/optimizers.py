@@ -232,7 +232,7 @@ class Adam(Optimizer):
         self.weight_decay = _check_number("Adam", "weight_decay", weight_decay, 0)
 
     def _gradient(self, param, grad):
-        """g = ∂L/∂w + λ w (AdamW instead decays w itself)."""
+        """The g of Adam's update: ∂L/∂w + λ w (AdamW overrides this to decay w itself instead)."""
         return grad + self.weight_decay * param if self.weight_decay else grad
 
     def _update_all(self, named):
@@ -282,6 +282,7 @@ class AdamW(Adam):
         super().__init__(lr, betas, eps, weight_decay)
 
     def _gradient(self, param, grad):
+        """g = ∂L/∂w; the decoupled decay w ← w − lr · λ · w is applied here, before Adam's step."""
         if self.weight_decay:
             param *= 1 - self.lr * self.weight_decay
         return grad
