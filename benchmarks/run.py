@@ -123,14 +123,26 @@ def benchmark_case(case, data, threads, repeats, with_sklearn):
         accuracy = accuracy_on_test_set(model, module, xt, y_test)
         if "scikit-learn" in runners:
             accuracy["scikit-learn"] = float(np.mean(classifier.predict(xt) == y_test))
-    floor = statistics.median(times.pop("matmul floor")) if case.kind == "mlp" else None
+    floor_times = times.pop("matmul floor", None)
     rows = []
     for name, measured in times.items():
         seconds = statistics.median(measured)
         rows.append({"case": case.name, "framework": name, "seconds": seconds, "samples_per_s": len(x) / seconds,
                      "gflops": flops / seconds / 1e9, "accuracy": accuracy[name], "epochs": 1 + repeats,
-                     "matmul_floor": floor})
+                     "matmul_floor": statistics.median(floor_times) if floor_times else None,
+                     "epoch_seconds": measured, "floor_epoch_seconds": floor_times})
     return rows
+
+
+def ratio_range(ours, theirs):
+    """Lowest and highest ratio of epochs timed in turn: how far the load on the machine moved a ratio."""
+    ratios = [a / b for a, b in zip(ours, theirs)]
+    return min(ratios), max(ratios)
+
+
+def _with_range(ratio, ours, theirs, bold=False):
+    text = f"**{ratio:.2f}**" if bold else f"{ratio:.2f}"
+    return text + (" ({:.2f}–{:.2f})".format(*ratio_range(ours, theirs)) if len(ours) > 1 else "")
 
 
 def accuracy_on_test_set(model, module, x_test, y_test):
@@ -264,9 +276,10 @@ def render(rows, memory, latency, peaks, seed_accuracy, description, args):
         ]
         for row in rows[threads]:
             torch_row = next(r for r in rows[threads] if r["case"] == row["case"] and r["framework"] == "PyTorch")
-            ratio = f"**{row['seconds'] / torch_row['seconds']:.2f}**" if row["framework"] == "numnet" else ""
+            ratio = (_with_range(row["seconds"] / torch_row["seconds"], row["epoch_seconds"], torch_row["epoch_seconds"], bold=True)
+                     if row["framework"] == "numnet" else "")
             mb = memory.get((threads, row["case"], row["framework"]))
-            floor = f"{floor_ratio(row):.2f}" if floor_ratio(row) else ""
+            floor = _with_range(floor_ratio(row), row["epoch_seconds"], row["floor_epoch_seconds"]) if floor_ratio(row) else ""
             lines.append(
                 f"| {row['case']} | {row['framework']} | {row['seconds']:.3f} | {row['samples_per_s']:,.0f} | "
                 f"{row['gflops']:.1f} | {100 * row['gflops'] / peak:.0f} | {floor} | {row['accuracy']:.4f} | "
@@ -309,6 +322,9 @@ def render(rows, memory, latency, peaks, seed_accuracy, description, args):
     lines.append("× matmul floor: numnet's epoch over the time that its matrix multiplies alone take (the same "
                  "products in the same layouts, batch by batch, with nothing in between), timed in turn with the "
                  "frameworks' epochs.")
+    lines.append("")
+    lines.append("Ratios in brackets: the lowest and the highest ratio of single epochs timed one after the other; "
+                 "the load that other tenants put on the machine moves them.")
     lines.append("")
     lines.append("Peak MB: growth of the peak resident memory during one epoch over what the process held before "
                  "it (data, model, optimizer), measured in a fresh process for the batch-64 cases.")

@@ -34,6 +34,8 @@ def test_benchmark_suite_writes_its_report(tmp_path):
         assert (row["matmul_floor"] is None) == row["case"].startswith("LeNet")  # measured for the MLPs
         assert row["matmul_floor"] is None or row["matmul_floor"] > 0
     assert "× matmul floor" in text
+    numnet_row = next(row for row in rows[1] if row["framework"] == "numnet" and row["matmul_floor"])
+    assert len(numnet_row["epoch_seconds"]) == len(numnet_row["floor_epoch_seconds"]) == 1
     # same initial weights and batch order: numnet and PyTorch end within a hair of each other
     by_case = {}
     for row in rows[1]:
@@ -51,3 +53,11 @@ def test_benchmark_arguments_are_checked(capsys):
         with pytest.raises(SystemExit):
             main(argv)
         assert message in capsys.readouterr().err
+
+
+def test_ratios_show_how_far_single_epochs_moved():
+    from benchmarks.run import _with_range, ratio_range
+
+    assert ratio_range([1.0, 3.0, 2.0], [2.0, 2.0, 2.0]) == (0.5, 1.5)
+    assert _with_range(0.66, [1.3, 1.4, 1.2], [2.0, 2.0, 2.0], bold=True) == "**0.66** (0.60–0.70)"
+    assert _with_range(1.5, [1.0], [0.7]) == "1.50"  # one timed epoch: no range to show
