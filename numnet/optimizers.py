@@ -53,7 +53,7 @@ class Optimizer:
         """Update every parameter of ``layers`` (a list of layers or a Sequential) from its gradient."""
         layers = getattr(layers, "layers", layers)
         named = []
-        for index, layer in enumerate(layers):  # every gradient is checked before any parameter changes
+        for index, layer in enumerate(layers):  # every gradient and state is checked before anything changes
             for key, param in layer.params.items():
                 grad = layer.grads.get(key)
                 if grad is None or grad.shape != param.shape:
@@ -61,7 +61,10 @@ class Optimizer:
                         f"{self!r}: layer {index} ({layer!r}) has no gradient of shape {param.shape} for "
                         f"{key!r}; call backward before step"
                     )
-                named.append((f"{index}.{key}", param, grad))
+                name = f"{index}.{key}"
+                for slot, value in self.state.get(name, {}).items():
+                    self._check_state_shape(name, slot, value, param)
+                named.append((name, param, grad))
         self.iterations += 1
         self._update_all(named)
 
@@ -74,7 +77,6 @@ class Optimizer:
         slots = self.state.setdefault(name, {})
         if slot not in slots:
             slots[slot] = np.zeros_like(param)
-        self._check_state_shape(name, slot, slots[slot], param)
         return slots[slot]
 
     def _check_state_shape(self, name, slot, value, param):
@@ -115,7 +117,6 @@ class Optimizer:
                 part, order, offset = slice(offset, offset + param.size), _memory_order(param), offset + param.size
                 slots = {slot: array[part].reshape(param.shape, order=order) for slot, array in pack.arrays.items()}
                 for slot, old in state.get(name, {}).items():
-                    self._check_state_shape(name, slot, old, param)
                     slots[slot][...] = old
                 pack.members.append((index, slots, pack.scratch[part].reshape(param.shape, order=order)))
                 state[name] = slots

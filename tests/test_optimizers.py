@@ -112,11 +112,20 @@ def test_load_state_dict_rejects_state_of_other_optimizers():
     assert adam.state == {} and adam.iterations == 0  # a rejected state leaves the optimizer as it was
 
 
-def test_state_of_another_shape_fails_clearly():
-    adam = Adam()
-    adam.step([Parameters([1.0, 2.0])])
-    with pytest.raises(RuntimeError, match=r"state 'grad_sum' for parameter 0.w has shape \(2,\), but the parameter has shape \(3,\)"):
-        adam.step([Parameters([1.0, 2.0, 3.0])])
+@pytest.mark.parametrize("optimizer, slot", [
+    (SGD(0.1, momentum=0.9), "velocity"), (RMSprop(), "square_avg"), (Adagrad(), "sum"), (Adam(), "grad_sum"),
+])
+def test_state_of_another_shape_fails_clearly_before_anything_changes(optimizer, slot):
+    first, second = Parameters([1.0, 2.0]), Parameters([1.0, 2.0])
+    for layer in (first, second):
+        layer.grads["w"][...] = 0.5
+    optimizer.step([first, second])
+    before = first.params["w"].copy()
+    bigger = Parameters([1.0, 2.0, 3.0])
+    with pytest.raises(RuntimeError, match=rf"state '{slot}' for parameter 1.w has shape \(2,\), but the parameter has shape \(3,\)"):
+        optimizer.step([first, bigger])
+    np.testing.assert_array_equal(first.params["w"], before)  # the layer before the bad state was not updated
+    assert optimizer.iterations == 1
 
 
 TORCH_CASES = [
