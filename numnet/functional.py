@@ -13,22 +13,27 @@ def sigmoid(x):
     return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
 
 
-def log_softmax(x, axis=-1):
-    """log softmax(x) = x − max − log Σ exp(x − max): the shift by the max keeps exp ≤ 1."""
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+def exp_shifted(x, axis=-1):
+    """The parts of a stable softmax along ``axis``: shifted = x − max, e = exp(shifted) (every e ≤ 1, so
+    exp never overflows) and total = Σ e, kept as an axis of length 1. softmax = e / total and
+    log softmax = shifted − log total."""
+    last = axis in (-1, x.ndim - 1)
+    if not last:
+        x = np.moveaxis(x, axis, -1)
+    rows = x.reshape(-1, x.shape[-1])
+    # NumPy's max and sum along a short last axis are slow (4 and 2 µs for 64×10 logits): the max read at
+    # each row's argmax, and the sums as a product with a vector of ones, take 2 and 0.5 µs.
+    row_max = rows[np.arange(len(rows)), rows.argmax(axis=1)]
+    shifted = x - row_max.reshape(x.shape[:-1] + (1,))
+    e = np.exp(shifted)
+    total = e.dot(np.ones(x.shape[-1], e.dtype))[..., None]
+    if not last:
+        shifted, e, total = (np.moveaxis(a, -1, axis) for a in (shifted, e, total))
+    return shifted, e, total
 
 
 def softmax(x, axis=-1):
     """softmax(x)ᵢ = exp(xᵢ − max) / Σⱼ exp(xⱼ − max)."""
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def softmax_and_log_softmax(x, axis=-1):
-    """Both from one exponential: e = exp(x − max), p = e / Σ e, log p = x − max − log Σ e."""
-    shifted = x - x.max(axis=axis, keepdims=True)
-    e = np.exp(shifted)
-    total = e.sum(axis=axis, keepdims=True)
+    _, e, total = exp_shifted(x, axis)
     e /= total
-    return e, shifted - np.log(total)
+    return e

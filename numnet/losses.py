@@ -7,7 +7,7 @@ loss is a mean, its gradient carries the 1/N, and every parameter gradient behin
 
 import numpy as np
 
-from .functional import log_softmax, sigmoid, softmax, softmax_and_log_softmax
+from .functional import exp_shifted, sigmoid
 
 
 class Loss:
@@ -152,26 +152,30 @@ class CrossEntropy(Loss):
             )
         return y_true.astype(y_pred.dtype, copy=False), y_pred
 
-    def _value(self, y_true, y_pred, log_p=None):
-        log_p = log_softmax(y_pred) if log_p is None else log_p
-        if y_true.ndim == 1:
-            return -log_p[np.arange(len(y_true)), y_true].sum() / len(y_true)
-        return -np.sum(y_true * log_p) / y_pred.shape[0]
-
-    def _gradient(self, y_true, y_pred, p=None):
-        p = softmax(y_pred) if p is None else p
-        if y_true.ndim == 1:
-            p[np.arange(len(y_true)), y_true] -= 1  # softmax(z) − onehot(y), in place
-        else:
-            p -= y_true
-        p /= y_pred.shape[0]
-        return p
-
     def value_and_gradient(self, y_true, y_pred):
-        """Both from one exponential (what a training step needs)."""
-        y_true, y_pred = self._check(y_true, y_pred)
-        p, log_p = softmax_and_log_softmax(y_pred)
-        return float(self._value(y_true, y_pred, log_p)), self._gradient(y_true, y_pred, p)
+        """Both from one exponential, in as few passes over the logits as a training step can afford."""
+        return self._value_and_gradient(*self._check(y_true, y_pred))
+
+    def _value_and_gradient(self, y_true, y_pred):
+        n = y_pred.shape[0]
+        shifted, e, total = exp_shifted(y_pred)  # log softmax(z) = shifted − log total, softmax(z) = e / total
+        if y_true.ndim == 1:  # labels: pick each row's entry instead of multiplying by one-hot rows
+            rows = np.arange(n)
+            value = (np.log(total[:, 0]) - shifted[rows, y_true]).sum() / n  # mean of log Σ exp(z − max) − (z − max)_label
+            e /= total * n  # softmax(z) / N in one pass
+            e[rows, y_true] -= 1 / n
+        else:
+            value = -np.sum(y_true * (shifted - np.log(total))) / n
+            e /= total
+            e -= y_true
+            e /= n
+        return float(value), e
+
+    def _value(self, y_true, y_pred):
+        return self._value_and_gradient(y_true, y_pred)[0]
+
+    def _gradient(self, y_true, y_pred):
+        return self._value_and_gradient(y_true, y_pred)[1]
 
 
 LOSSES = {cls.__name__: cls for cls in (MSE, BinaryCrossEntropy, CrossEntropy)}
