@@ -4,11 +4,13 @@ Every framework gets the same data, the same initial weights (numnet's, copied),
 order (one permutation per epoch from a shared seed) and the same hyperparameters.
 """
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 import numnet
+from numnet.callbacks import Callback
 from numnet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from numnet.losses import CrossEntropy
 from numnet.optimizers import SGD, Adam
@@ -68,8 +70,23 @@ def numnet_optimizer(case):
     return SGD(case.lr) if case.optimizer == "sgd" else Adam(case.lr)
 
 
+class _EpochTimer(Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds = time.perf_counter() - self.start
+
+
 def numnet_epoch(model, optimizer, case, x, y, seed):
-    model.fit(x, y, loss=CrossEntropy(), optimizer=optimizer, epochs=1, batch_size=case.batch_size, seed=seed, verbose=0)
+    """One epoch of ``fit``; returns its seconds from the epoch's start (before its shuffle) to its end.
+
+    That leaves out what a fit call does once, however many epochs it runs (checking the whole input),
+    as the torch loop's tensors are made once, outside its epochs."""
+    timer = _EpochTimer()
+    model.fit(x, y, loss=CrossEntropy(), optimizer=optimizer, epochs=1, batch_size=case.batch_size, seed=seed, verbose=0,
+              callbacks=[timer])
+    return timer.seconds
 
 
 def torch_model(case, model):

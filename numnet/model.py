@@ -367,13 +367,13 @@ class Sequential:
         # overflow in a diverging run surfaces as the non-finite-loss error below, not as NumPy warnings
         with _stop_after_batch_on_ctrl_c() as request, np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(start_epoch, epochs + 1):
-                rng.bit_generator.state = epoch_rng_state
-                order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
                 skip = resumed_batches if epoch == start_epoch else 0
                 if not skip:
                     sums = {"loss": 0.0, "seen": 0, **{name: 0.0 for name in chosen_metrics}}
                 for callback in all_callbacks:
                     callback.on_epoch_begin(epoch, {"resumed_batches": skip})
+                rng.bit_generator.state = epoch_rng_state
+                order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
                 logs = {}
                 for batch, start in enumerate(batches, 1):
                     if batch <= skip:
