@@ -161,7 +161,8 @@ class CrossEntropy(Loss):
         shifted, e, total = exp_shifted(y_pred)  # log softmax(z) = shifted − log total, softmax(z) = e / total
         if y_true.ndim == 1:  # labels: pick each row's entry instead of multiplying by one-hot rows
             rows = np.arange(n)
-            value = (np.log(total[:, 0]) - shifted[rows, y_true]).sum() / n  # mean of log Σ exp(z − max) − (z − max)_label
+            # L = mean over rows of log Σ exp(z − max) − (z − max)_label
+            value = (np.log(total[:, 0]) - shifted[rows, y_true]).sum() / n
             e /= total * n  # softmax(z) / N in one pass
             e[rows, y_true] -= 1 / n
         else:
