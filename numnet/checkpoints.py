@@ -10,7 +10,7 @@ Because it is replaced by a rename, a crash while writing leaves the previous ch
 import json
 from pathlib import Path
 
-from .serialization import assign_tensors, model_tensors, read_tensor_file, write_tensor_file
+from .serialization import checked_assignments, model_tensors, read_tensor_file, write_tensor_file
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 FORMAT = "numnet-checkpoint"
@@ -60,9 +60,11 @@ def load_checkpoint(checkpoint_dir, model, optimizer):
         if key.startswith("optimizer."):
             name, slot = key[len("optimizer."):].rsplit(".", 1)
             optimizer_state.setdefault(name, {})[slot] = value
-    try:  # the optimizer first: it takes all of its state or none, so a refused checkpoint leaves the weights alone
+    try:  # every part is checked before anything changes: a refused checkpoint leaves model and optimizer alone
+        weights = checked_assignments(model.layers, {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
         optimizer.load_state_dict({"lr": saved_optimizer["lr"], "iterations": saved_optimizer["iterations"], "state": optimizer_state})
-        assign_tensors(model.layers, {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     except ValueError as error:
         raise CheckpointError(f"{path}: {error}") from None
+    for array, tensor in weights:
+        array[...] = tensor
     return json.loads(header["state"])

@@ -171,12 +171,14 @@ def load_model(path):
     return model
 
 
-def assign_tensors(layers, tensors):
-    """Copy tensors named "<layer>.<key>" into the layers' parameters and buffers, checking every one."""
+def checked_assignments(layers, tensors):
+    """[(array, tensor)] pairing each of the layers' parameters and buffers with the tensor named
+    "<layer>.<key>", after checking every tensor (ValueError naming the first that does not fit)."""
     expected = {f"{i}.{key}" for i, layer in enumerate(layers) for key in {**layer.params, **layer.buffers}}
     if expected != set(tensors):
         missing, unexpected = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
         raise ValueError(f"the weights do not match the architecture (missing: {missing}, unexpected: {unexpected})")
+    pairs = []
     for index, layer in enumerate(layers):
         for key, array in {**layer.params, **layer.buffers}.items():
             tensor = tensors[f"{index}.{key}"]
@@ -184,4 +186,12 @@ def assign_tensors(layers, tensors):
                 raise ValueError(f"tensor {index}.{key} has shape {tensor.shape} {tensor.dtype}, expected {array.shape} {array.dtype}")
             if not np.isfinite(tensor).all():
                 raise ValueError(f"tensor {index}.{key} contains NaN or infinite values")
-            array[...] = tensor
+            pairs.append((array, tensor))
+    return pairs
+
+
+def assign_tensors(layers, tensors):
+    """Copy tensors named "<layer>.<key>" into the layers' parameters and buffers; every one is checked
+    before any is copied, so a refused set leaves the layers as they were."""
+    for array, tensor in checked_assignments(layers, tensors):
+        array[...] = tensor

@@ -150,6 +150,16 @@ def test_resume_refuses_a_different_run_or_optimizer(tmp_path):
         fresh.fit(x, y, loss=MSE(), optimizer=SGD(0.1), epochs=1, batch_size=8, verbose=0, checkpoint_dir=tmp_path,
                   resume=True)
     np.testing.assert_array_equal(fresh.layers[0].weight, before)
+    # a weight the model refuses (NaN): the optimizer keeps its own state too
+    del tensors["optimizer.0.weight.m"]
+    tensors["model.0.bias"] = np.array([np.nan], np.float32)
+    write_tensor_file(checkpoint_path(tmp_path), tensors, {k: v for k, v in header.items() if k != "sha256"})
+    optimizer = SGD(0.1)
+    with pytest.raises(CheckpointError, match=r"checkpoint.safetensors: tensor 0.bias contains NaN or infinite values"):
+        fresh.fit(x, y, loss=MSE(), optimizer=optimizer, epochs=1, batch_size=8, verbose=0, checkpoint_dir=tmp_path,
+                  resume=True)
+    assert optimizer.iterations == 0 and optimizer.state == {}
+    np.testing.assert_array_equal(fresh.layers[0].weight, before)
     checkpoint_path(tmp_path).write_bytes(b"broken")
     with pytest.raises(CheckpointError, match="not a readable safetensors file"):
         numnet.Sequential([Dense(3, 1)]).fit(x, y, loss=MSE(), optimizer=SGD(0.1), epochs=1, batch_size=8, verbose=0,

@@ -112,3 +112,14 @@ def test_damaged_files_raise_model_format_error_naming_the_file(tmp_path, damage
 def test_missing_file():
     with pytest.raises(ModelFormatError, match="no such model file"):
         numnet.load("/nonexistent/model.safetensors")
+
+
+def test_set_weights_checks_every_tensor_before_it_copies_any():
+    model = Sequential([Dense(3, 2, rng=0), ReLU(), Dense(2, 1, rng=1)])
+    before = model.get_weights()
+    weights = {key: np.full_like(value, 7.0) for key, value in before.items()}
+    weights["2.bias"] = np.array([np.nan], dtype=np.float32)  # the last tensor is the bad one
+    with pytest.raises(ValueError, match=r"tensor 2.bias contains NaN or infinite values"):
+        model.set_weights(weights)
+    for key, value in model.get_weights().items():
+        np.testing.assert_array_equal(value, before[key])  # the layers before it were not overwritten
