@@ -7,7 +7,7 @@ loss is a mean, its gradient carries the 1/N, and every parameter gradient behin
 
 import numpy as np
 
-from .functional import exp_shifted, sigmoid
+from .functional import exp_shifted, row_entries, sigmoid
 
 
 class Loss:
@@ -124,7 +124,7 @@ class CrossEntropy(Loss):
     """
 
     def _check(self, y_true, y_pred):
-        y_pred = np.asarray(y_pred)
+        y_pred = np.ascontiguousarray(y_pred)
         if y_pred.dtype.kind != "f":
             y_pred = y_pred.astype(np.float64)
         if y_pred.ndim != 2 or y_pred.shape[0] == 0:
@@ -160,11 +160,11 @@ class CrossEntropy(Loss):
         n = y_pred.shape[0]
         shifted, e, total = exp_shifted(y_pred)  # log softmax(z) = shifted − log total, softmax(z) = e / total
         if y_true.ndim == 1:  # labels: pick each row's entry instead of multiplying by one-hot rows
-            rows = np.arange(n)
+            labelled = row_entries(y_pred.shape, y_true)  # flat indices of the (n, label) entries
             # L = mean over rows of log Σ exp(z − max) − (z − max)_label
-            value = (np.log(total[:, 0]) - shifted[rows, y_true]).sum() / n
+            value = (np.log(total[:, 0]) - shifted.ravel()[labelled]).sum() / n
             e /= total * n  # softmax(z) / N in one pass
-            e[rows, y_true] -= 1 / n
+            e.ravel()[labelled] -= 1 / n  # a view: _check made the logits, and so e, C-contiguous
         else:
             value = -np.sum(y_true * (shifted - np.log(total))) / n
             e /= total

@@ -33,6 +33,23 @@ def test_cross_entropy_labels_and_one_hot_agree():
     np.testing.assert_allclose(loss.gradient(labels, z), loss.gradient(one_hot, z), rtol=1e-14)
 
 
+def test_cross_entropy_with_logits_in_any_memory_layout():
+    # the label entries are picked and corrected through flat indices: a layout that is not C-contiguous
+    # (Fortran order, a column slice) must give the same numbers, not write into a copy
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(7, 5))
+    labels = rng.integers(0, 5, 7)
+    loss = CrossEntropy()
+    value, grad = loss.value_and_gradient(labels, z)
+    wide = np.zeros((7, 9))
+    wide[:, 2:7] = z
+    for layout in (np.asfortranarray(z), wide[:, 2:7]):
+        other_value, other_grad = loss.value_and_gradient(labels, layout)
+        assert other_value == pytest.approx(value, rel=1e-15)
+        np.testing.assert_allclose(other_grad, grad, rtol=1e-15)
+    np.testing.assert_allclose(grad.sum(axis=1), 0, atol=1e-15)  # softmax − one-hot: each row sums to 0
+
+
 RNG = np.random.default_rng(0)
 CASES = {
     "MSE": (MSE(), lambda n: RNG.normal(size=(n, 3)), lambda n: RNG.normal(size=(n, 3))),

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..functional import ones
 from ._checks import float_dtype, positive_int
 from .base import WeightedLayer, as_array
 
@@ -73,7 +74,7 @@ class Dense(WeightedLayer):
         x = self._cached(self._x)
         grad_output = self._checked_grad(grad_output, (x.shape[0], self.out_features))
         self.grads["weight"] = (x.T @ grad_output).T  # dW = dYᵀ X, computed as (Xᵀ dY)ᵀ: the same layout as W
-        self.grads["bias"] = grad_output.sum(axis=0)
+        self.grads["bias"] = ones(len(grad_output), grad_output.dtype).dot(grad_output)  # db = Σₙ dY, as 1ᵀ dY
         return grad_output @ self.weight if input_grad else None
 
     def get_config(self):
