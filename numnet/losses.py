@@ -124,11 +124,12 @@ class CrossEntropy(Loss):
     """
 
     def _check(self, y_true, y_pred):
-        y_pred = np.ascontiguousarray(y_pred)
+        y_pred = np.asarray(y_pred)
         if y_pred.dtype.kind != "f":
             y_pred = y_pred.astype(np.float64)
         if y_pred.ndim != 2 or y_pred.shape[0] == 0:
             raise ValueError(f"CrossEntropy: expected a non-empty batch of logits of shape (N, C), got {y_pred.shape}")
+        y_pred = np.ascontiguousarray(y_pred)  # the label entries are picked and corrected through flat indices
         n, classes = y_pred.shape
         y_true = np.asarray(y_true)
         if y_true.ndim == 1:
@@ -164,7 +165,7 @@ class CrossEntropy(Loss):
             # L = mean over rows of log Σ exp(z − max) − (z − max)_label
             value = (np.log(total[:, 0]) - shifted.ravel()[labelled]).sum() / n
             e /= total * n  # softmax(z) / N in one pass
-            e.ravel()[labelled] -= 1 / n  # a view: _check made the logits, and so e, C-contiguous
+            e.ravel()[labelled] -= 1 / n  # a view: e is C-contiguous like the logits (_check)
         else:
             value = -np.sum(y_true * (shifted - np.log(total))) / n
             e /= total
