@@ -50,6 +50,16 @@ def test_cross_entropy_with_logits_in_any_memory_layout():
     np.testing.assert_allclose(grad.sum(axis=1), 0, atol=1e-15)  # softmax − one-hot: each row sums to 0
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint32, np.int64, np.uint64])
+def test_cross_entropy_takes_labels_of_any_integer_type(dtype):
+    z = np.random.default_rng(2).normal(size=(4, 3))
+    labels = np.array([0, 2, 1, 2])
+    loss = CrossEntropy()
+    value, grad = loss.value_and_gradient(labels.astype(dtype), z)
+    assert value == loss(labels, z)
+    np.testing.assert_array_equal(grad, loss.gradient(labels, z))
+
+
 RNG = np.random.default_rng(0)
 CASES = {
     "MSE": (MSE(), lambda n: RNG.normal(size=(n, 3)), lambda n: RNG.normal(size=(n, 3))),
