@@ -24,13 +24,20 @@ def ones(length, dtype):
     return vector
 
 
+@functools.lru_cache(maxsize=64)
+def _row_starts(rows, width):
+    """Flat index of each row's first entry in a C-contiguous (rows, width) array: 0, width, 2·width, …"""
+    starts = np.arange(0, rows * width, width)
+    starts.flags.writeable = False
+    return starts
+
+
 def row_entries(shape, columns):
     """Flat indices of the entries (i, columns[i]), one per row, of a C-contiguous array of 2-D shape (n, C).
 
     a.ravel()[row_entries(a.shape, columns)] reads them ~6x faster than NumPy's a[np.arange(n), columns]
     (0.25 against 1.6 µs for 64×10), and writes through the same view."""
-    rows, width = shape
-    return np.arange(0, rows * width, width) + np.asarray(columns).astype(np.intp, copy=False)  # uint64 + int64 is float
+    return _row_starts(*shape) + np.asarray(columns).astype(np.intp, copy=False)  # uint64 + int64 is float
 
 
 def exp_shifted(x, axis=-1):

@@ -73,9 +73,9 @@ class Dense(WeightedLayer):
     def _backward(self, grad_output, input_grad):
         x = self._cached(self._x)
         grad_output = self._checked_grad(grad_output, (x.shape[0], self.out_features))
-        self.grads["weight"] = (x.T @ grad_output).T  # dW = dYᵀ X, computed as (Xᵀ dY)ᵀ: the same layout as W
+        self.grads["weight"] = x.T.dot(grad_output).T  # dW = dYᵀ X, computed as (Xᵀ dY)ᵀ: the same layout as W
         self.grads["bias"] = ones(len(grad_output), grad_output.dtype).dot(grad_output)  # db = Σₙ dY, as 1ᵀ dY
-        return grad_output @ self.weight if input_grad else None
+        return grad_output.dot(self.weight) if input_grad else None  # dX = dY W
 
     def get_config(self):
         return {"in_features": self.in_features, "out_features": self.out_features}
