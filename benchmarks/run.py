@@ -62,9 +62,9 @@ def matmul_floor_epoch(case, model, samples):
             for layer, x in zip(layers, inputs[n]):
                 x.dot(layer.weight.T)
             for index, (layer, x, dy) in enumerate(zip(layers, inputs[n], grads[n])):
-                (x.T @ dy).T
+                x.T.dot(dy).T
                 if index:
-                    dy @ layer.weight
+                    dy.dot(layer.weight)
 
     return epoch
 
