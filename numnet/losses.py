@@ -7,7 +7,7 @@ loss is a mean, its gradient carries the 1/N, and every parameter gradient behin
 
 import numpy as np
 
-from .functional import exp_shifted, row_entries, sigmoid
+from .functional import exp_shifted, ones, row_entries, sigmoid
 
 
 class Loss:
@@ -163,7 +163,7 @@ class CrossEntropy(Loss):
         if y_true.ndim == 1:  # labels: pick each row's entry instead of multiplying by one-hot rows
             labelled = row_entries(y_pred.shape, y_true)  # flat indices of the (n, label) entries
             # L = mean over rows of log Σ exp(z − max) − (z − max)_label
-            value = (np.log(total[:, 0]) - shifted.ravel()[labelled]).sum() / n
+            value = (np.log(total[:, 0]) - shifted.ravel()[labelled]).dot(ones(n, total.dtype)) / n  # sum as 1ᵀ v
             e /= total * n  # softmax(z) / N in one pass
             e.ravel()[labelled] -= 1 / n  # a view: e is C-contiguous like the logits (_check)
         else:

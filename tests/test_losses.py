@@ -131,6 +131,19 @@ def test_errors():
         CrossEntropy()(np.array([-1, 0]), np.zeros((2, 3)))
     with pytest.raises(TypeError, match="1-D targets must be integer class labels"):
         CrossEntropy()(np.array([0.0, 1.0]), np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("dtype", ["i1", ">i2", "<i4", "u1", ">u8", "i8"])
+def test_label_range_check_holds_for_every_integer_dtype(dtype):
+    """Labels of any integer width and byte order are checked against both ends of the range."""
+    z = np.zeros((3, 3))
+    assert CrossEntropy()(np.array([0, 2, 1], dtype), z) == pytest.approx(np.log(3))
+    with pytest.raises(ValueError, match=r"got labels from 0 to 3"):
+        CrossEntropy()(np.array([0, 3, 1], dtype), z)
+    if np.dtype(dtype).kind == "i":
+        lowest = np.iinfo(dtype).min
+        with pytest.raises(ValueError, match=rf"got labels from {lowest} to 2"):
+            CrossEntropy()(np.array([lowest, 2, 1], dtype), z)
     with pytest.raises(ValueError, match=r"expected integer labels of shape \(2,\) or one-hot targets of shape \(2, 3\), got \(2, 4\)"):
         CrossEntropy()(np.zeros((2, 4)), np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"expected y_true of the same shape as y_pred \(2, 3\), got \(3, 2\)"):
