@@ -50,14 +50,22 @@ def test_cross_entropy_with_logits_in_any_memory_layout():
     np.testing.assert_allclose(grad.sum(axis=1), 0, atol=1e-15)  # softmax − one-hot: each row sums to 0
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint32, np.int64, np.uint64])
+@pytest.mark.parametrize("dtype", ["i1", "u1", "i2", ">i2", "<i4", "u4", "i8", "u8", ">u8"])
 def test_cross_entropy_takes_labels_of_any_integer_type(dtype):
+    """Labels of any integer width and byte order give the same loss, and are checked against both ends
+    of the range."""
     z = np.random.default_rng(2).normal(size=(4, 3))
     labels = np.array([0, 2, 1, 2])
     loss = CrossEntropy()
     value, grad = loss.value_and_gradient(labels.astype(dtype), z)
     assert value == loss(labels, z)
     np.testing.assert_array_equal(grad, loss.gradient(labels, z))
+    with pytest.raises(ValueError, match=r"got labels from 0 to 3"):
+        loss(np.array([0, 3, 1, 2], dtype), z)
+    if np.dtype(dtype).kind == "i":
+        lowest = np.iinfo(dtype).min
+        with pytest.raises(ValueError, match=rf"got labels from {lowest} to 2"):
+            loss(np.array([lowest, 2, 1, 2], dtype), z)
 
 
 RNG = np.random.default_rng(0)
@@ -139,19 +147,6 @@ def test_errors():
         BinaryCrossEntropy()(np.array([[1.0]]), np.array([[3.0]]))
     with pytest.raises(ValueError, match=r"targets must lie in \[0, 1\]"):
         BinaryCrossEntropy()(np.array([[2.0]]), np.array([[0.5]]))
-
-
-@pytest.mark.parametrize("dtype", ["i1", ">i2", "<i4", "u1", ">u8", "i8"])
-def test_label_range_check_holds_for_every_integer_dtype(dtype):
-    """Labels of any integer width and byte order are checked against both ends of the range."""
-    z = np.zeros((3, 3))
-    assert CrossEntropy()(np.array([0, 2, 1], dtype), z) == pytest.approx(np.log(3))
-    with pytest.raises(ValueError, match=r"got labels from 0 to 3"):
-        CrossEntropy()(np.array([0, 3, 1], dtype), z)
-    if np.dtype(dtype).kind == "i":
-        lowest = np.iinfo(dtype).min
-        with pytest.raises(ValueError, match=rf"got labels from {lowest} to 2"):
-            CrossEntropy()(np.array([lowest, 2, 1], dtype), z)
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
