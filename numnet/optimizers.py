@@ -52,18 +52,23 @@ class Optimizer:
     def step(self, layers):
         """Update every parameter of ``layers`` (a list of layers or a Sequential) from its gradient."""
         layers = getattr(layers, "layers", layers)
-        named = []
+        named, state = [], self.state
         for index, layer in enumerate(layers):  # every gradient and state is checked before anything changes
+            if not layer.params:
+                continue
+            grads = layer.grads
             for key, param in layer.params.items():
-                grad = layer.grads.get(key)
+                grad = grads.get(key)
                 if grad is None or grad.shape != param.shape:
                     raise RuntimeError(
                         f"{self!r}: layer {index} ({layer!r}) has no gradient of shape {param.shape} for "
                         f"{key!r}; call backward before step"
                     )
                 name = f"{index}.{key}"
-                for slot, value in self.state.get(name, {}).items():
-                    self._check_state_shape(name, slot, value, param)
+                slots = state.get(name)
+                if slots:
+                    for slot, value in slots.items():
+                        self._check_state_shape(name, slot, value, param)
                 named.append((name, param, grad))
         self.iterations += 1
         self._update_all(named)

@@ -31,8 +31,11 @@ class Recorder(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.calls.append(f"epoch_begin {epoch}")
 
+    def on_train_batch_begin(self, batch, logs=None):
+        self.calls.append(f"batch_begin {batch}")
+
     def on_train_batch_end(self, batch, logs=None):
-        self.calls.append(f"batch_end {batch}")
+        self.calls.append(f"batch_end {batch} {sorted(logs)}")
 
     def on_epoch_end(self, epoch, logs=None):
         self.calls.append(f"epoch_end {epoch} {sorted(logs)}")
@@ -44,11 +47,25 @@ class Recorder(Callback):
 def test_hooks_are_called_in_order():
     x, y = blobs(40)
     recorder = Recorder()
-    model().fit(x, y, loss=CrossEntropy(), optimizer=SGD(0.1), epochs=2, batch_size=20, verbose=0, callbacks=[recorder],
+    model().fit(x, y, loss=CrossEntropy(), optimizer=SGD(0.1), epochs=2, batch_size=10, verbose=0, callbacks=[recorder],
                 validation_split=0.5)
-    logged = "['accuracy', 'loss', 'val_accuracy', 'val_loss']"
-    assert recorder.calls == ["train_begin", "epoch_begin 1", "batch_end 1", f"epoch_end 1 {logged}",
-                              "epoch_begin 2", "batch_end 1", f"epoch_end 2 {logged}", "train_end"]
+    running, logged = "['accuracy', 'loss']", "['accuracy', 'loss', 'val_accuracy', 'val_loss']"
+    batches = ["batch_begin 1", f"batch_end 1 {running}", "batch_begin 2", f"batch_end 2 {running}"]
+    assert recorder.calls == ["train_begin", "epoch_begin 1", *batches, f"epoch_end 1 {logged}",
+                              "epoch_begin 2", *batches, f"epoch_end 2 {logged}", "train_end"]
+
+
+def test_batch_logs_are_running_means_and_hooks_set_on_an_instance_are_called():
+    x, y = blobs(60)
+    seen = []
+    callback = Callback()
+    callback.on_train_batch_end = lambda batch, logs=None: seen.append(dict(logs))  # no subclass: set on the instance
+    history = model().fit(x, y, loss=CrossEntropy(), optimizer=SGD(0.1), epochs=1, batch_size=20, verbose=0,
+                          callbacks=[callback], seed=0)
+    assert len(seen) == 3
+    # the last batch's running means are the epoch's training metrics
+    assert seen[-1] == pytest.approx({key: values[0] for key, values in history.history.items()})
+    assert seen[0] != seen[-1]
 
 
 def test_a_callback_can_stop_training():
