@@ -262,8 +262,12 @@ class Adam(Optimizer):
             square_sum += step
             np.sqrt(square_sum, out=step)
             step += self.eps / r
-            np.divide(grad_sum, step, out=step)
-            step *= k
+            # k · M / (√V + ε/r) as (k / (√V + ε/r)) · M: where a weight's gradient has been 0 for hundreds
+            # of steps, M has decayed into the subnormal range; the AMD EPYC of docs/benchmarks.md divides a
+            # subnormal through a slow assist (the M / (...) pass took twice as long in training) but
+            # multiplies one at full speed.
+            np.divide(k, step, out=step)
+            step *= grad_sum
             for index, _, param_step in pack.members:
                 param = named[index][1]
                 param -= param_step

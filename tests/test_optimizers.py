@@ -100,6 +100,27 @@ def test_adam_state_holds_decayed_sums():
     np.testing.assert_allclose(adam.state["0.w"]["square_sum"], [4.996], rtol=1e-15)
 
 
+def test_adam_matches_the_textbook_rule_while_a_silent_weight_decays_into_subnormals():
+    # float32: the first weight gets one gradient, then zeros, so its M = 0.9ᵗ⁻¹ decays below the smallest
+    # normal float32 (~1.2e-38) after ~830 steps; the second gets a gradient every step.
+    steps, lr = 1000, 0.01
+    grads = np.zeros((steps, 2))
+    grads[0, 0] = 1.0
+    grads[:, 1] = np.random.default_rng(0).normal(size=steps)
+    layer = Parameters([0.0, 0.0])
+    layer.params["w"] = layer.params["w"].astype(np.float32)
+    adam = Adam(lr)
+    w, m, v = np.zeros(2), np.zeros(2), np.zeros(2)
+    for t, g in enumerate(grads, 1):
+        layer.grads["w"] = g.astype(np.float32)
+        adam.step([layer])
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g**2
+        w -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    assert 0 < adam.state["0.w"]["grad_sum"][0] < np.finfo(np.float32).tiny  # the subnormal range was reached
+    np.testing.assert_allclose(layer.params["w"], w, rtol=1e-4)
+
+
 def test_load_state_dict_rejects_state_of_other_optimizers():
     layer = Parameters([1.0, 2.0])
     layer.grads["w"][...] = 0.5
