@@ -27,12 +27,21 @@ ROOT = Path(__file__).resolve().parent.parent
 def machine_description(thread_counts):
     import torch
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    from threadpoolctl import threadpool_info
+
+    cpuinfo = {}
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        key, _, value = line.partition(":")
+        cpuinfo.setdefault(key.strip(), value.strip())  # the first processor's entries
+    cpu = cpuinfo.get("model name") or platform.processor() or "unknown CPU"
+    if "cpu family" in cpuinfo:  # a virtual machine may name only the vendor's line ("AMD EPYC")
+        cpu += f" (CPU family {cpuinfo['cpu family']}, model {cpuinfo.get('model', '?')})"
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    kernels = {info.get("architecture") for info in threadpool_info() if info.get("user_api") == "blas"} - {None}
+    kernels = f" ({', '.join(sorted(kernels))} kernels)" if kernels else ""
     return (f"{cpu}, {len(os.sched_getaffinity(0))} cores available, BLAS thread counts run: {', '.join(map(str, thread_counts))}; "
-            f"Python {platform.python_version()}, NumPy {np.__version__} with {blas.get('name')} {blas.get('version')}, "
-            f"PyTorch {torch.__version__}")
+            f"Python {platform.python_version()}, NumPy {np.__version__} with {blas.get('name')} {blas.get('version')}"
+            f"{kernels}, PyTorch {torch.__version__}")
 
 
 def matmul_peak(threads, size=1024, repeats=20):

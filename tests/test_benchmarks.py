@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,9 @@ FASHION = "/usr/share/datasets/fashion-mnist"
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="the benchmarks compare with PyTorch")
 @pytest.mark.skipif(not os.path.isdir(FASHION), reason="the benchmarks use Debian's dataset-fashion-mnist")
 def test_benchmark_suite_writes_its_report(tmp_path):
+    import numpy as np
+    import torch
+
     from benchmarks.run import main
 
     report = tmp_path / "benchmarks.md"
@@ -19,6 +23,10 @@ def test_benchmark_suite_writes_its_report(tmp_path):
     rows = results["rows"]
     text = report.read_text()
     assert "Machine: " in text and "float32 matmul peak measured" in text and "single sample, warm, µs" in text
+    machine = next(line for line in text.splitlines() if line.startswith("Machine: "))
+    assert f"NumPy {np.__version__} with " in machine and f"PyTorch {torch.__version__}" in machine
+    cpuinfo = Path("/proc/cpuinfo")  # a VM may name only the CPU's line ("AMD EPYC"): its family and model are given
+    assert "(CPU family " in machine or not (cpuinfo.exists() and "cpu family" in cpuinfo.read_text())
     assert "single sample, cold, µs" in text and "## Test accuracy over 2 seeds (2 epochs, 1 thread)" in text
     assert set(results["seed_accuracy"]) == {row["case"] for row in rows[1]}
     for accuracies in results["seed_accuracy"].values():
