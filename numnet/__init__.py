@@ -5,11 +5,11 @@
     >>> model = numnet.Sequential([Dense(784, 128), ReLU(), Dense(128, 10)])
 """
 
-from .errors import DatasetError, ModelFormatError
+from .errors import CheckpointError, DatasetError, ModelFormatError
 from .gradient_check import gradcheck
-from .model import History, Sequential
-from .serialization import load_model as load
+from .model import Sequential, load
+from .training import History
 
-__version__ = "0.1.0"
+from .version import __version__
 
-__all__ = ["Sequential", "History", "gradcheck", "load", "ModelFormatError", "DatasetError", "__version__"]
+__all__ = ["Sequential", "History", "gradcheck", "load", "ModelFormatError", "DatasetError", "CheckpointError", "__version__"]

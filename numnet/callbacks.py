@@ -1,17 +1,21 @@
 """Callbacks: code that ``fit`` calls at fixed points of training, with Keras's hook names.
 
 Epochs and batches are numbered from 1. ``logs`` holds the metrics so far ("loss", "accuracy",
-"val_loss", ...). Before training, ``fit`` sets ``callback.model`` and ``callback.optimizer``. A
-callback stops training by setting ``self.model.stop_training = True``. Callbacks with state
-(best value so far, patience left) expose ``state_dict()`` / ``load_state_dict()`` so that a
-resumed run continues exactly where it stopped.
+"val_loss", ...). Before training, ``fit`` sets ``callback.model``, ``callback.optimizer`` and
+``callback.loop`` (the running loop's state: numnet.training.LoopState). A callback stops training
+by setting ``self.model.stop_training = True``. Callbacks with state (best value so far, patience
+left) expose ``state_dict()`` / ``load_state_dict()`` so that a resumed run continues exactly where
+it stopped.
 """
 
 import csv
 import math
 import sys
 
+from tqdm.auto import tqdm
+
 from ._files import atomic_write
+from .improvement import Improvement, resolve_mode
 from .schedules import ReduceLROnPlateau
 
 
@@ -20,6 +24,7 @@ class Callback:
 
     model = None
     optimizer = None
+    loop = None
 
     def on_train_begin(self, logs=None):
         pass
@@ -46,6 +51,49 @@ class Callback:
         pass
 
 
+def defines(callback, hook):
+    """Whether a callback does something in ``hook``: its class or the instance replaces Callback's no-op."""
+    return getattr(type(callback), hook) is not getattr(Callback, hook) or hook in vars(callback)
+
+
+class CallbackList:
+    """Calls the hooks of several callbacks, in order, and tells which define the per-batch hooks
+    (the loop builds running logs for a batch only when some callback reads them)."""
+
+    def __init__(self, callbacks, model=None, optimizer=None, loop=None):
+        self.callbacks = list(callbacks)
+        for callback in self.callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(f"callbacks must be numnet.callbacks.Callback objects. Received: {callback!r}")
+            callback.model, callback.optimizer, callback.loop = model, optimizer, loop
+        self.batch_begin = [c for c in self.callbacks if defines(c, "on_train_batch_begin")]
+        self.batch_end = [c for c in self.callbacks if defines(c, "on_train_batch_end")]
+
+    def on_train_begin(self, logs=None):
+        for callback in self.callbacks:
+            callback.on_train_begin(logs)
+
+    def on_train_end(self, logs=None):
+        for callback in self.callbacks:
+            callback.on_train_end(logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for callback in self.callbacks:
+            callback.on_epoch_begin(epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for callback in self.callbacks:
+            callback.on_epoch_end(epoch, logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        for callback in self.batch_begin:
+            callback.on_train_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        for callback in self.batch_end:
+            callback.on_train_batch_end(batch, logs)
+
+
 def _format(logs):
     return "  ".join(f"{k} {v:.4g}" if k == "lr" else f"{k} {v:.4f}" for k, v in logs.items())
 
@@ -64,8 +112,6 @@ class ProgressBar(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.prefix = f"Epoch {epoch}/{self.epochs}"
         if self.verbose == 1:
-            from tqdm.auto import tqdm  # imported here: the maths never needs it
-
             self.bar = tqdm(total=self.batches, desc=self.prefix, unit="batch", dynamic_ncols=True,
                             initial=(logs or {}).get("resumed_batches", 0))
 
@@ -86,14 +132,6 @@ class ProgressBar(Callback):
         if self.bar is not None:  # stopped inside an epoch
             self.bar.close()
             self.bar = None
-
-
-def _resolve_mode(monitor, mode):
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
-    if mode == "auto":
-        return "max" if "acc" in monitor else "min"
-    return mode
 
 
 def _monitored(callback, logs):
@@ -120,20 +158,19 @@ class EarlyStopping(Callback):
         if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
             raise ValueError(f"EarlyStopping: patience must be a non-negative integer. Received: patience={patience!r}")
         self.monitor, self.patience, self.min_delta = monitor, patience, abs(float(min_delta))
-        self.mode = _resolve_mode(monitor, mode)
+        self.mode = resolve_mode(monitor, mode)
         self.restore_best_weights = restore_best_weights
-        self.best, self.best_epoch, self.wait, self.stopped_epoch = None, None, 0, None
+        self.improvement = Improvement(self.mode, self.min_delta)
+        self.best_epoch, self.wait, self.stopped_epoch = None, 0, None
         self.best_weights = None
 
-    def _improves(self, value):
-        if self.best is None:
-            return True
-        return value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+    @property
+    def best(self):
+        return self.improvement.best
 
     def on_epoch_end(self, epoch, logs=None):
-        value = _monitored(self, logs)
-        if self._improves(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+        if self.improvement.update(_monitored(self, logs)):
+            self.best_epoch, self.wait = epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
         else:
@@ -153,7 +190,7 @@ class EarlyStopping(Callback):
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
     def load_state_dict(self, state):
-        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.improvement.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
 
 
 class ModelCheckpoint(Callback):
@@ -167,22 +204,23 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto"):
         self.path, self.monitor, self.save_best_only = str(path), monitor, save_best_only
-        self.mode = _resolve_mode(monitor, mode)
-        self.best = None
+        self.mode = resolve_mode(monitor, mode)
+        self.improvement = Improvement(self.mode)
+
+    @property
+    def best(self):
+        return self.improvement.best
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.save_best_only:
-            value = _monitored(self, logs)
-            if self.best is not None and not (value < self.best if self.mode == "min" else value > self.best):
-                return
-            self.best = value
+        if self.save_best_only and not self.improvement.update(_monitored(self, logs)):
+            return
         self.model.save(self.path.format(epoch=epoch, **logs))
 
     def state_dict(self):
         return {"best": self.best}
 
     def load_state_dict(self, state):
-        self.best = state["best"]
+        self.improvement.best = state["best"]
 
 
 class LearningRateScheduler(Callback):

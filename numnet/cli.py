@@ -1,10 +1,14 @@
 """The `numnet` command: parses arguments and calls numnet.runs. Nothing else lives here."""
 
 import argparse
+import dataclasses
 import json
 import sys
 
-from . import __version__
+from .model import load
+from .runs import ACTIVATIONS, DATASETS, OPTIMIZERS, SCHEDULES, TrainConfig, evaluate, predict_images, saved_config, train
+
+from .version import __version__
 
 
 def _number(convert, accept, expected):
@@ -29,8 +33,6 @@ _fraction = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
 def build_parser():
-    from .runs import ACTIVATIONS, DATASETS, OPTIMIZERS, SCHEDULES, TrainConfig
-
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(prog="numnet", description="Neural networks from scratch on NumPy: train and use a digit recognizer.")
     parser.add_argument("--version", action="version", version=f"numnet {__version__}")
@@ -81,10 +83,6 @@ def build_parser():
 
 
 def _train(args):
-    import dataclasses
-
-    from .runs import TrainConfig, saved_config, train
-
     config = TrainConfig(
         dataset=args.dataset, model=args.model, hidden=tuple(args.hidden), activation=args.activation, dropout=args.dropout,
         optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
@@ -106,10 +104,7 @@ def _train(args):
 
 
 def _evaluate(args):
-    from .runs import evaluate
-    from .serialization import load_model
-
-    report = evaluate(load_model(args.model), args.dataset, args.data_dir, source=args.model)
+    report = evaluate(load(args.model), args.dataset, args.data_dir, source=args.model)
     print(f"Accuracy: {report.accuracy:.2%}")
     width = max(len("class"), *(len(n) for n in report.class_names))
     print(f"{'class':>{width}}  precision  recall")
@@ -123,10 +118,7 @@ def _evaluate(args):
 
 
 def _predict(args):
-    from .runs import predict_images
-    from .serialization import load_model
-
-    results = predict_images(load_model(args.model), args.images, source=args.model)
+    results = predict_images(load(args.model), args.images, source=args.model)
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -136,9 +128,7 @@ def _predict(args):
 
 
 def _summary(args):
-    from .serialization import load_model
-
-    model = load_model(args.model)
+    model = load(args.model)
     model.summary()
     for key in ("dataset", "test_accuracy", "input"):
         if key in model.metadata:

@@ -7,3 +7,7 @@ class DatasetError(ValueError):
 
 class ModelFormatError(ValueError):
     """A model file is truncated, corrupted, tampered with, or describes something numnet does not build."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is unreadable or belongs to another model, optimizer or run."""

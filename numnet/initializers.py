@@ -79,6 +79,17 @@ INITIALIZERS = {
 }
 
 
+#: the initializer that suits the activation after a weighted layer, by the activation layer's class
+#: name: He keeps ReLU-family units alive (they halve the variance), Glorot suits the squashing functions
+FOR_ACTIVATION = {"ReLU": "he_normal", "LeakyReLU": "he_normal", "Tanh": "glorot_uniform", "Sigmoid": "glorot_uniform"}
+
+
+def for_activation(activation):
+    """The initializer name for weights followed by ``activation`` (a layer class name such as "ReLU"),
+    or None when numnet has no rule for it."""
+    return FOR_ACTIVATION.get(activation)
+
+
 def get(name):
     """Look up an initializer by name, or raise ValueError listing the choices."""
     if callable(name):

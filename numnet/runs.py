@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import metrics, plots
+from . import initializers, metrics, plots
 from ._files import atomic_write
 from .datasets import (
     FASHION_MNIST_CLASSES,
@@ -23,6 +23,7 @@ from .datasets import (
     stratified_split,
 )
 from .functional import softmax
+from .images import load_digit
 from .augmentation import ImageAugmenter
 from .callbacks import EarlyStopping, LearningRateScheduler
 from .layers import Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, ReLU, Sigmoid, Tanh
@@ -33,8 +34,6 @@ from .schedules import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, Step
 
 DATASETS = ("digits-sample", "mnist", "fashion-mnist")
 ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
-# He initialisation keeps ReLU-family activations alive; Glorot suits the squashing functions
-INITS = {"relu": "he_normal", "leaky_relu": "he_normal", "tanh": "glorot_uniform", "sigmoid": "glorot_uniform"}
 OPTIMIZERS = {"adam": Adam, "sgd": SGD, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
 SCHEDULES = ("none", "step", "exponential", "cosine", "plateau")
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
@@ -56,6 +55,10 @@ def load_dataset(name, data_dir=None, progressbar=True):
     raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
 
 
+def _init_for(activation):
+    return initializers.for_activation(ACTIVATIONS[activation].__name__)
+
+
 def build_mlp(hidden=(256, 128), activation="relu", dropout=0.2, seed=0, classes=10):
     """28×28 images -> Flatten -> [Dense -> activation -> Dropout] per hidden size -> Dense(classes) logits."""
     if activation not in ACTIVATIONS:
@@ -63,7 +66,7 @@ def build_mlp(hidden=(256, 128), activation="relu", dropout=0.2, seed=0, classes
     rng = np.random.default_rng(seed)
     layers, width = [Flatten()], 28 * 28
     for size in hidden:
-        layers += [Dense(width, size, rng=rng, init=INITS[activation]), ACTIVATIONS[activation]()]
+        layers += [Dense(width, size, rng=rng, init=_init_for(activation)), ACTIVATIONS[activation]()]
         if dropout:
             layers.append(Dropout(dropout, rng=rng))
         width = size
@@ -79,9 +82,9 @@ def build_cnn(channels=(16, 32), dense=128, activation="relu", dropout=0.3, seed
     rng = np.random.default_rng(seed)
     layers, width, size = [], 1, 28
     for out in channels:
-        layers += [Conv2D(width, out, 3, padding=1, rng=rng, init=INITS[activation]), ACTIVATIONS[activation](), MaxPool2D(2)]
+        layers += [Conv2D(width, out, 3, padding=1, rng=rng, init=_init_for(activation)), ACTIVATIONS[activation](), MaxPool2D(2)]
         width, size = out, size // 2
-    layers += [Flatten(), Dense(width * size * size, dense, rng=rng, init=INITS[activation]), ACTIVATIONS[activation]()]
+    layers += [Flatten(), Dense(width * size * size, dense, rng=rng, init=_init_for(activation)), ACTIVATIONS[activation]()]
     if dropout:
         layers.append(Dropout(dropout, rng=rng))
     layers.append(Dense(dense, classes, rng=rng))
@@ -300,8 +303,6 @@ def evaluate(model, dataset=None, data_dir=None, source="model"):
 
 def predict_images(model, paths, top=3, source="model"):
     """For each image file: the predicted class and the `top` most likely classes with probabilities."""
-    from .images import load_digit
-
     check_model_fits(model, source)
     names = model.metadata.get("class_names") or list(DIGIT_CLASSES)
     digits = np.stack([load_digit(path) for path in paths])

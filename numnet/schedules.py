@@ -8,6 +8,8 @@ learning rate is ``lr_at(k)``. The formulas are torch.optim.lr_scheduler's.
 import math
 import numbers
 
+from .improvement import Improvement
+
 
 def _check(owner, name, value, low, high=None, low_inclusive=True, integer=False):
     kind = numbers.Integral if integer else numbers.Real
@@ -118,23 +120,19 @@ class ReduceLROnPlateau:
         self.threshold_mode = threshold_mode
         self.cooldown = _check("ReduceLROnPlateau", "cooldown", cooldown, 0, integer=True)
         self.min_lr = _check("ReduceLROnPlateau", "min_lr", min_lr, 0)
-        self.best = math.inf if mode == "min" else -math.inf
+        self.improvement = Improvement(mode, self.threshold, threshold_mode)
         self.bad_epochs = 0
         self.cooldown_left = 0
         self.epoch = 0
 
-    def _improves(self, value):
-        if self.mode == "min":
-            bound = self.best * (1 - self.threshold) if self.threshold_mode == "rel" else self.best - self.threshold
-            return value < bound
-        bound = self.best * (1 + self.threshold) if self.threshold_mode == "rel" else self.best + self.threshold
-        return value > bound
+    @property
+    def best(self):
+        return self.improvement.best
 
     def step(self, value):
-        value = float(value)
         self.epoch += 1
-        if self._improves(value):
-            self.best, self.bad_epochs = value, 0
+        if self.improvement.update(float(value)):
+            self.bad_epochs = 0
         else:
             self.bad_epochs += 1
         if self.cooldown_left > 0:
@@ -152,6 +150,7 @@ class ReduceLROnPlateau:
                 "epoch": self.epoch, "lr": self.optimizer.lr}
 
     def load_state_dict(self, state):
-        self.best, self.bad_epochs = float(state["best"]), int(state["bad_epochs"])
+        self.improvement.best = None if state["best"] is None else float(state["best"])
+        self.bad_epochs = int(state["bad_epochs"])
         self.cooldown_left, self.epoch = int(state["cooldown_left"]), int(state["epoch"])
         self.optimizer.lr = float(state["lr"])

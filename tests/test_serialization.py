@@ -6,6 +6,7 @@ import pytest
 
 import numnet
 from numnet import ModelFormatError, Sequential
+from numnet.tensorfile import content_digest
 from numnet.layers import Activation, BatchNorm1d, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 
 
@@ -36,7 +37,7 @@ def test_file_holds_no_pickle_and_plain_json_architecture(tmp_path):
     (length,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8 : 8 + length])
     meta = header["__metadata__"]
-    assert meta["format"] == "numnet" and meta["format_version"] == "1"
+    assert meta["format"] == "numnet" and meta["format_version"] == "2"
     assert [layer["type"] for layer in json.loads(meta["architecture"])][:4] == ["Flatten", "Dense", "BatchNorm1d", "LeakyReLU"]
     assert b"\x80\x04\x95" not in data  # no pickle protocol 4 frame anywhere
 
@@ -52,24 +53,30 @@ def test_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "m.safetensors"
     make_model().save(path)
     good = path.read_bytes()
-    import safetensors.numpy
+    import numnet.tensorfile
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(safetensors.numpy, "save", crash)
+    monkeypatch.setattr(numnet.tensorfile, "save", crash)
     with pytest.raises(KeyboardInterrupt):
         make_model().save(path)
     assert path.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
 
 
-def rewrite_header(path, change):
-    """Rewrite a safetensors file's JSON header with change(header) (the tensors stay as they were)."""
+def rewrite_header(path, change, sign=True):
+    """Rewrite a safetensors file's JSON header with change(header) (the tensors stay as they were);
+    with ``sign``, the checksum is recomputed, as a crafted file would have it."""
     data = path.read_bytes()
     (length,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8 : 8 + length])
     change(header)
+    if sign:
+        from safetensors.numpy import load as load_tensors
+
+        meta = header["__metadata__"]
+        meta["sha256"] = content_digest(load_tensors(data), meta, meta.get("format_version", "2"))
     encoded = json.dumps(header).encode()
     path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + data[8 + length :])
 
@@ -90,9 +97,11 @@ def set_architecture(edit):
     (lambda p: p.write_bytes(p.read_bytes()[:100]), "not a readable safetensors file"),
     (lambda p: p.write_bytes(b""), "not a readable safetensors file"),
     (lambda p: p.write_bytes(b"\xff" * 64), "not a readable safetensors file"),
-    (lambda p: p.write_bytes(p.read_bytes()[:-1] + bytes([p.read_bytes()[-1] ^ 1])), "do not match their SHA-256 checksum"),
+    (lambda p: p.write_bytes(p.read_bytes()[:-1] + bytes([p.read_bytes()[-1] ^ 1])), "does not match its SHA-256 checksum"),
+    (lambda p: rewrite_header(p, set_architecture(lambda a: a[3]["config"].__setitem__("negative_slope", 0.3)), sign=False),
+     "does not match its SHA-256 checksum"),
     (lambda p: rewrite_header(p, set_meta("format", "other")), "not a numnet file \\(its metadata has format=.other.\\)"),
-    (lambda p: rewrite_header(p, set_meta("format_version", "99")), "format version .99.; this numnet reads version 1"),
+    (lambda p: rewrite_header(p, set_meta("format_version", "99")), "format version .99.; this numnet reads versions 1, 2"),
     (lambda p: rewrite_header(p, set_meta("architecture", "{not json")), "not valid JSON"),
     (lambda p: rewrite_header(p, set_architecture(lambda a: a[3].__setitem__("type", "os.system"))), "layer 3 has unknown type 'os.system'"),
     (lambda p: rewrite_header(p, set_architecture(lambda a: a[3]["config"].__setitem__("negative_slope", -5))), r"layer 3 \(LeakyReLU\) has invalid arguments"),

@@ -44,6 +44,17 @@ class Layer:
         """The constructor arguments that rebuild this layer (used by model files)."""
         return {}
 
+    def state_dict(self):
+        """The tensors saved with the model, by key: the parameters and the buffers (the arrays themselves)."""
+        return {**self.params, **self.buffers}
+
+    @classmethod
+    def tensor_shapes(cls, config):
+        """{key: shape} of the tensors a layer built from ``config`` holds, told without building it, so
+        that a model file's claims are checked before anything is allocated; None when the layer
+        cannot tell (it is then built and compared)."""
+        return None
+
     def _cached(self, value):
         """Return a value saved by forward, or explain that backward came first."""
         if value is None:

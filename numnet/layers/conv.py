@@ -153,3 +153,10 @@ class Conv2D(WeightedLayer):
     def get_config(self):
         return {"in_channels": self.in_channels, "out_channels": self.out_channels, "kernel_size": list(self.kernel_size),
                 "stride": list(self.stride), "padding": list(self.padding)}
+
+    @classmethod
+    def tensor_shapes(cls, config):
+        kernel = config.get("kernel_size")
+        kernel = list(kernel) if isinstance(kernel, list) else [kernel, kernel]
+        out_channels = config.get("out_channels")
+        return {"weight": (out_channels, config.get("in_channels"), *kernel), "bias": (out_channels,)}

@@ -79,3 +79,8 @@ class Dense(WeightedLayer):
 
     def get_config(self):
         return {"in_features": self.in_features, "out_features": self.out_features}
+
+    @classmethod
+    def tensor_shapes(cls, config):
+        out_features, in_features = config.get("out_features"), config.get("in_features")
+        return {"weight": (out_features, in_features), "bias": (out_features,)}

@@ -86,6 +86,11 @@ class BatchNorm1d(Layer):
     def get_config(self):
         return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
 
+    @classmethod
+    def tensor_shapes(cls, config):
+        shape = (config.get("num_features"),)
+        return {"weight": shape, "bias": shape, "running_mean": shape, "running_var": shape}
+
 
 class BatchNorm2d(BatchNorm1d):
     """Batch normalization of feature maps: BatchNorm1d's formulas per channel, with the mean and

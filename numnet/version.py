@@ -1,0 +1,3 @@
+"""The version of numnet."""
+
+__version__ = "0.1.0"
