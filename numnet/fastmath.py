@@ -145,8 +145,8 @@ def work_array(cache, key, like):
     """An uninitialized array shaped and laid out like ``like``, kept in the dict ``cache`` under ``key``
     and handed out again while shape, dtype and strides stay the same.
 
-    Intermediate results written there (with ``out=``) land in memory that is already mapped and
-    cached; a fresh temporary as large as a weight matrix may cost the system new pages on every step.
+    Intermediate results written there (with ``out=``) need no new memory: a fresh temporary as large
+    as a weight matrix costs an allocation, and often new pages from the system, on every step.
     """
     work = cache.get(key)
     if work is None or work.shape != like.shape or work.dtype != like.dtype or work.strides != like.strides:
