@@ -28,10 +28,11 @@ class BatchNorm1d(Layer):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
         super().__init__()
-        self.num_features = positive_int("num_features", num_features, owner="BatchNorm1d")
-        self.eps = number("eps", eps, 0, 1, low_inclusive=False, owner="BatchNorm1d")
-        self.momentum = number("momentum", momentum, 0, 1, low_inclusive=False, owner="BatchNorm1d")
-        dtype = float_dtype("BatchNorm1d", dtype)
+        owner = type(self).__name__
+        self.num_features = positive_int("num_features", num_features, owner=owner)
+        self.eps = number("eps", eps, 0, 1, low_inclusive=False, owner=owner)
+        self.momentum = number("momentum", momentum, 0, 1, low_inclusive=False, owner=owner)
+        dtype = float_dtype(owner, dtype)
         self.params = {"weight": np.ones(self.num_features, dtype), "bias": np.zeros(self.num_features, dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.buffers = {"running_mean": np.zeros(self.num_features, dtype), "running_var": np.ones(self.num_features, dtype)}
