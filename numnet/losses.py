@@ -7,7 +7,8 @@ loss is a mean, its gradient carries the 1/N, and every parameter gradient behin
 
 import numpy as np
 
-from .functional import exp_shifted, ones, row_entries, sigmoid
+from . import fastmath
+from .functional import sigmoid
 
 
 class Loss:
@@ -114,13 +115,14 @@ class BinaryCrossEntropy(Loss):
 class CrossEntropy(Loss):
     """Softmax cross-entropy on logits, for one-of-C classification.
 
-    Loss:     L = −(1/N) Σₙ Σ꜀ yₙ꜀ log softmax(zₙ)꜀       (= mean of log Σ exp zₙ − zₙ,labelₙ)
+    Loss:     L = −(1/N) Σₙ Σ꜀ yₙ꜀ log softmax(zₙ)꜀,  which for labels is  L = mean(log Σ exp z − z_label)
     Gradient: dL/dz = (softmax(z) − y) / N
     Shapes:   z (N, C) logits; targets either integer labels (N,) in [0, C) or one-hot /
-              probability rows (N, C).
+              probability rows (N, C) (y above: the one-hot rows of the labels).
 
     Softmax is fused in: pass the raw outputs of the last Dense layer, not Softmax outputs.
-    The fused gradient is simple and stays finite for logits of any size.
+    The fused gradient is simple and stays finite for logits of any size. Both formulas are
+    computed on z − max z (per row), which leaves them unchanged and keeps exp from overflowing.
     """
 
     def _check(self, y_true, y_pred):
@@ -129,7 +131,6 @@ class CrossEntropy(Loss):
             y_pred = y_pred.astype(np.float64)
         if y_pred.ndim != 2 or y_pred.shape[0] == 0:
             raise ValueError(f"CrossEntropy: expected a non-empty batch of logits of shape (N, C), got {y_pred.shape}")
-        y_pred = np.ascontiguousarray(y_pred)  # the label entries are picked and corrected through flat indices
         n, classes = y_pred.shape
         y_true = np.asarray(y_true)
         if y_true.ndim == 1:
@@ -145,7 +146,7 @@ class CrossEntropy(Loss):
                     f"CrossEntropy: labels must be in the range [0, {classes - 1}] for {classes} classes, "
                     f"got labels from {y_true.min()} to {y_true.max()}"
                 )
-            return y_true, y_pred  # labels stay labels: picking log p[label] beats building one-hot rows
+            return y_true, y_pred  # labels stay labels: no one-hot rows are built
         if y_true.shape != y_pred.shape:
             raise ValueError(
                 f"CrossEntropy: expected integer labels of shape ({n},) or one-hot targets of shape {y_pred.shape}, "
@@ -154,30 +155,27 @@ class CrossEntropy(Loss):
         return y_true.astype(y_pred.dtype, copy=False), y_pred
 
     def value_and_gradient(self, y_true, y_pred):
-        """Both from one exponential, in as few passes over the logits as a training step can afford."""
+        """Both from one exponential (what a training step needs)."""
         return self._value_and_gradient(*self._check(y_true, y_pred))
 
-    def _value_and_gradient(self, y_true, y_pred):
-        n = y_pred.shape[0]
-        shifted, e, total = exp_shifted(y_pred)  # log softmax(z) = shifted − log total, softmax(z) = e / total
-        if y_true.ndim == 1:  # labels: pick each row's entry instead of multiplying by one-hot rows
-            labelled = row_entries(y_pred.shape, y_true)  # flat indices of the (n, label) entries
-            # L = mean over rows of log Σ exp(z − max) − (z − max)_label
-            value = (np.log(total[:, 0]) - shifted.ravel()[labelled]).dot(ones(n, total.dtype)) / n  # sum as 1ᵀ v
-            e /= total * n  # softmax(z) / N in one pass
-            e.ravel()[labelled] -= 1 / n  # a view: e is C-contiguous like the logits (_check)
+    def _value_and_gradient(self, y, z):
+        N = z.shape[0]
+        z = z - fastmath.row_max(z)[:, None]  # z − max z: L and softmax(z) are unchanged, exp cannot overflow
+        e = np.exp(z)
+        total = fastmath.row_sums(e)  # Σ exp z
+        softmax = e / total[:, None]
+        if y.ndim == 1:  # labels
+            L = (np.log(total) - fastmath.pick(z, y)).sum() / N  # mean(log Σ exp z − z_label)
+            dz = softmax
+            fastmath.inplace_subtract_at(dz, y, 1)  # softmax(z) − y, y the labels' one-hot rows
         else:
-            value = -np.sum(y_true * (shifted - np.log(total))) / n
-            e /= total
-            e -= y_true
-            e /= n
-        return float(value), e
+            L = -(y * (z - np.log(total)[:, None])).sum() / N  # −(1/N) Σ y log softmax(z)
+            dz = softmax - y
+        dz /= N
+        return float(L), dz
 
     def _value(self, y_true, y_pred):
         return self._value_and_gradient(y_true, y_pred)[0]
 
     def _gradient(self, y_true, y_pred):
         return self._value_and_gradient(y_true, y_pred)[1]
-
-
-LOSSES = {cls.__name__: cls for cls in (MSE, BinaryCrossEntropy, CrossEntropy)}

@@ -6,19 +6,9 @@ learning rate is ``lr_at(k)``. The formulas are torch.optim.lr_scheduler's.
 """
 
 import math
-import numbers
 
 from .improvement import Improvement
-
-
-def _check(owner, name, value, low, high=None, low_inclusive=True, integer=False):
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value >= low if low_inclusive else value > low) and (high is None or value <= high)
-    if not ok:
-        what = "an integer" if integer else "a number"
-        raise ValueError(f"{owner}: {name} must be {what} ≥ {low}{f' and ≤ {high}' if high is not None else ''}. Received: {name}={value!r}")
-    return value
+from .validation import non_negative_int, number, one_of, positive_int
 
 
 class Schedule:
@@ -47,8 +37,8 @@ class StepLR(Schedule):
 
     def __init__(self, optimizer, step_size, gamma=0.1):
         super().__init__(optimizer)
-        self.step_size = _check("StepLR", "step_size", step_size, 1, integer=True)
-        self.gamma = _check("StepLR", "gamma", gamma, 0, low_inclusive=False)
+        self.step_size = positive_int("step_size", step_size, owner="StepLR")
+        self.gamma = number("gamma", gamma, 0, low_inclusive=False, owner="StepLR")
 
     def lr_at(self, epoch):
         return self.base_lr * self.gamma ** (epoch // self.step_size)
@@ -59,7 +49,7 @@ class ExponentialLR(Schedule):
 
     def __init__(self, optimizer, gamma):
         super().__init__(optimizer)
-        self.gamma = _check("ExponentialLR", "gamma", gamma, 0, low_inclusive=False)
+        self.gamma = number("gamma", gamma, 0, low_inclusive=False, owner="ExponentialLR")
 
     def lr_at(self, epoch):
         return self.base_lr * self.gamma**epoch
@@ -81,9 +71,9 @@ class CosineAnnealingLR(Schedule):
 
     def __init__(self, optimizer, T_max, eta_min=0.0, warmup_epochs=0):
         super().__init__(optimizer)
-        self.T_max = _check("CosineAnnealingLR", "T_max", T_max, 1, integer=True)
-        self.eta_min = _check("CosineAnnealingLR", "eta_min", eta_min, 0)
-        self.warmup_epochs = _check("CosineAnnealingLR", "warmup_epochs", warmup_epochs, 0, T_max - 1, integer=True)
+        self.T_max = positive_int("T_max", T_max, owner="CosineAnnealingLR")
+        self.eta_min = number("eta_min", eta_min, 0, owner="CosineAnnealingLR")
+        self.warmup_epochs = number("warmup_epochs", warmup_epochs, 0, self.T_max - 1, integer=True, owner="CosineAnnealingLR")
         optimizer.lr = self.lr_at(0)
 
     def lr_at(self, epoch):
@@ -108,19 +98,16 @@ class ReduceLROnPlateau:
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
                  cooldown=0, min_lr=0.0):
-        if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max'. Received: mode={mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs'. Received: threshold_mode={threshold_mode!r}")
-        if not (isinstance(factor, numbers.Real) and 0 < factor < 1):
-            raise ValueError(f"ReduceLROnPlateau: factor must be a number in (0, 1). Received: factor={factor!r}")
-        self.optimizer, self.mode, self.factor = optimizer, mode, float(factor)
-        self.patience = _check("ReduceLROnPlateau", "patience", patience, 0, integer=True)
-        self.threshold = _check("ReduceLROnPlateau", "threshold", threshold, 0)
-        self.threshold_mode = threshold_mode
-        self.cooldown = _check("ReduceLROnPlateau", "cooldown", cooldown, 0, integer=True)
-        self.min_lr = _check("ReduceLROnPlateau", "min_lr", min_lr, 0)
-        self.improvement = Improvement(mode, self.threshold, threshold_mode)
+        owner = "ReduceLROnPlateau"
+        self.optimizer = optimizer
+        self.mode = one_of("mode", mode, ("min", "max"), owner=owner)
+        self.factor = number("factor", factor, 0, 1, low_inclusive=False, high_inclusive=False, owner=owner)
+        self.patience = non_negative_int("patience", patience, owner=owner)
+        self.threshold = number("threshold", threshold, 0, owner=owner)
+        self.threshold_mode = one_of("threshold_mode", threshold_mode, ("rel", "abs"), owner=owner)
+        self.cooldown = non_negative_int("cooldown", cooldown, owner=owner)
+        self.min_lr = number("min_lr", min_lr, 0, owner=owner)
+        self.improvement = Improvement(self.mode, self.threshold, self.threshold_mode)
         self.bad_epochs = 0
         self.cooldown_left = 0
         self.epoch = 0

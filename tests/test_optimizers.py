@@ -70,7 +70,7 @@ def test_state_dict_resumes_exactly():
 
 
 def test_bad_hyperparameters():
-    with pytest.raises(ValueError, match=r"SGD: lr must be a number in the range \(0, ∞\). Received: lr=0"):
+    with pytest.raises(ValueError, match=r"SGD: lr must be a number in the range \(0, inf\). Received: lr=0"):
         SGD(0)
     with pytest.raises(ValueError, match="momentum must be a number in the range"):
         SGD(0.1, momentum=1.5)
@@ -89,20 +89,21 @@ def test_step_without_gradient_fails_clearly():
         SGD(0.1).step([layer])
 
 
-def test_adam_state_holds_decayed_sums():
-    # M ← β₁ M + g and V ← β₂ V + g²: after g₁ = 2, g₂ = −1, M = 0.9·2 − 1 = 0.8 and V = 0.999·4 + 1 = 4.996
+def test_adam_state_holds_the_running_means():
+    # m ← β₁ m + (1 − β₁) g and v ← β₂ v + (1 − β₂) g², from 0: after g₁ = 2, g₂ = −1,
+    # m = 0.9·(0.1·2) + 0.1·(−1) = 0.08 and v = 0.999·(0.001·4) + 0.001·1 = 0.004996
     layer = Parameters([0.0])
     adam = Adam(0.01)
     for g in (2.0, -1.0):
         layer.grads["w"][...] = g
         adam.step([layer])
-    np.testing.assert_allclose(adam.state["0.w"]["grad_sum"], [0.8], rtol=1e-15)
-    np.testing.assert_allclose(adam.state["0.w"]["square_sum"], [4.996], rtol=1e-15)
+    np.testing.assert_allclose(adam.state["0.w"]["m"], [0.08], rtol=1e-14)
+    np.testing.assert_allclose(adam.state["0.w"]["v"], [0.004996], rtol=1e-14)
 
 
 def test_adam_matches_the_textbook_rule_while_a_silent_weight_decays_into_subnormals():
-    # float32: the first weight gets one gradient, then zeros, so its M = 0.9ᵗ⁻¹ decays below the smallest
-    # normal float32 (~1.2e-38) after ~830 steps; the second gets a gradient every step.
+    # float32: the first weight gets one gradient, then zeros, so its m = 0.1·0.9ᵗ⁻¹ decays below the smallest
+    # normal float32 (~1.2e-38) after ~810 steps; the second gets a gradient every step.
     steps, lr = 1000, 0.01
     grads = np.zeros((steps, 2))
     grads[0, 0] = 1.0
@@ -117,7 +118,7 @@ def test_adam_matches_the_textbook_rule_while_a_silent_weight_decays_into_subnor
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g**2
         w -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
-    assert 0 < adam.state["0.w"]["grad_sum"][0] < np.finfo(np.float32).tiny  # the subnormal range was reached
+    assert 0 < adam.state["0.w"]["m"][0] < np.finfo(np.float32).tiny  # the subnormal range was reached
     np.testing.assert_allclose(layer.params["w"], w, rtol=1e-4)
 
 
@@ -128,13 +129,13 @@ def test_load_state_dict_rejects_state_of_other_optimizers():
     sgd.step([layer])
     adam = Adam()
     with pytest.raises(ValueError, match=r"Adam.load_state_dict: parameter 0.w has state 'velocity', but Adam keeps only "
-                                         r"'grad_sum', 'square_sum'"):
+                                         r"'m', 'v'"):
         adam.load_state_dict(sgd.state_dict())
     assert adam.state == {} and adam.iterations == 0  # a rejected state leaves the optimizer as it was
 
 
 @pytest.mark.parametrize("optimizer, slot", [
-    (SGD(0.1, momentum=0.9), "velocity"), (RMSprop(), "square_avg"), (Adagrad(), "sum"), (Adam(), "grad_sum"),
+    (SGD(0.1, momentum=0.9), "velocity"), (RMSprop(), "square_avg"), (Adagrad(), "sum"), (Adam(), "m"),
 ])
 def test_state_of_another_shape_fails_clearly_before_anything_changes(optimizer, slot):
     first, second = Parameters([1.0, 2.0]), Parameters([1.0, 2.0])
@@ -205,8 +206,8 @@ def _dense_layers_with_gradients(dtypes, seed=0):
 
 @pytest.mark.parametrize("make", [lambda: Adam(0.01, weight_decay=0.1), lambda: AdamW(0.01)])
 def test_adam_over_a_network_equals_adam_per_parameter(make):
-    # the whole network's state is updated in packed arrays; the result must be what one optimizer per
-    # parameter gives, for float32 and float64 layers side by side
+    # one optimizer over a whole network gives what one optimizer per parameter gives, for float32 and
+    # float64 layers side by side (the work arrays are per parameter, never shared between them)
     together = _dense_layers_with_gradients([np.float32, np.float64])
     alone = _dense_layers_with_gradients([np.float32, np.float64])
     optimizer, single = make(), {}
@@ -220,7 +221,7 @@ def test_adam_over_a_network_equals_adam_per_parameter(make):
             assert ours.params[key].dtype == reference.params[key].dtype
             np.testing.assert_array_equal(ours.params[key], reference.params[key])
     assert set(optimizer.state) == {"0.weight", "0.bias", "1.weight", "1.bias"}
-    assert optimizer.state["1.weight"]["grad_sum"].dtype == np.float64
+    assert optimizer.state["1.weight"]["m"].dtype == np.float64
 
 
 def test_adam_state_follows_load_state_dict_and_model_changes():
@@ -236,9 +237,9 @@ def test_adam_state_follows_load_state_dict_and_model_changes():
     for name, slots in after_two.items():
         for slot, value in slots.items():
             np.testing.assert_array_equal(adam.state[name][slot], value)
-    before = adam.state["0.weight"]["grad_sum"].copy()
+    before = adam.state["0.weight"]["m"].copy()
     adam.step(layers[:1])  # a different set of parameters keeps the state of those it still has
-    np.testing.assert_allclose(adam.state["0.weight"]["grad_sum"], 0.9 * before + layers[0].grads["weight"], rtol=1e-6)
+    np.testing.assert_allclose(adam.state["0.weight"]["m"], 0.9 * before + 0.1 * layers[0].grads["weight"], rtol=1e-6)
 
 
 def test_a_step_with_a_missing_gradient_changes_no_parameter():
@@ -251,3 +252,31 @@ def test_a_step_with_a_missing_gradient_changes_no_parameter():
         assert optimizer.iterations == 0
         for layer, weight in zip(layers, before):
             np.testing.assert_array_equal(layer.weight, weight)
+
+
+def test_adamw_decays_the_weights_apart_from_the_gradient():
+    # with g = 0, m = v = 0 and Adam's step is 0: only the decoupled decay acts, w ← w − lr·λ·w = 2·(1 − 0.1·0.5) = 1.9
+    layer = Parameters([2.0])
+    adamw = AdamW(0.1, weight_decay=0.5)
+    adamw.step([layer])
+    np.testing.assert_allclose(layer.params["w"], [1.9], rtol=1e-15)
+    np.testing.assert_array_equal(adamw.state["0.w"]["m"], [0.0])  # the decay never enters the moments
+    # Adam's L2 decay goes through the gradient instead: g = 0 + 0.5·2 = 1, so the first step is ≈ lr·sign(g)
+    layer = Parameters([2.0])
+    Adam(0.1, weight_decay=0.5).step([layer])
+    np.testing.assert_allclose(layer.params["w"], [1.9], rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.1), lambda: Adam(weight_decay=0.1), lambda: AdamW(),
+    lambda: RMSprop(momentum=0.5, centered=True, weight_decay=0.1), lambda: Adagrad(weight_decay=0.1),
+])
+def test_step_leaves_the_gradients_alone(make):
+    layers = _dense_layers_with_gradients([np.float32, np.float64])
+    before = [{key: grad.copy() for key, grad in layer.grads.items()} for layer in layers]
+    optimizer = make()
+    for _ in range(2):
+        optimizer.step(layers)
+    for layer, grads in zip(layers, before):
+        for key, grad in grads.items():
+            np.testing.assert_array_equal(layer.grads[key], grad)

@@ -37,11 +37,11 @@ def test_state_dict_round_trip():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="step_size must be an integer ≥ 1. Received: step_size=0"):
+    with pytest.raises(ValueError, match="StepLR: step_size must be a positive integer. Received: step_size=0"):
         StepLR(SGD(0.1), 0)
-    with pytest.raises(ValueError, match="mode must be 'min' or 'max'"):
+    with pytest.raises(ValueError, match="mode must be one of 'min', 'max'. Received: mode='up'"):
         ReduceLROnPlateau(SGD(0.1), mode="up")
-    with pytest.raises(ValueError, match="warmup_epochs must be an integer ≥ 0 and ≤ 9"):
+    with pytest.raises(ValueError, match=r"warmup_epochs must be an integer in the range \[0, 9\]. Received: warmup_epochs=10"):
         CosineAnnealingLR(SGD(0.1), T_max=10, warmup_epochs=10)
 
 

@@ -3,12 +3,11 @@
 None has parameters. Each returns arrays of its input's dtype.
 """
 
-import numbers
-
 import numpy as np
 
-from .. import functional
-from .base import Layer, as_array, zeros_in_layout_of
+from .. import fastmath, functional
+from ..validation import as_array, number
+from .base import Layer
 
 
 class Activation(Layer):
@@ -34,16 +33,16 @@ class Activation(Layer):
             )
         self.function = function
         self.derivative = derivative
-        self._x = None
+        self._X = None
 
     def forward(self, x, training=False):
-        x = as_array(x, self)
-        self._x = x
-        return self.function(x)
+        X = self._X = as_array(x, self)
+        return self.function(X)  # Y = f(X)
 
     def backward(self, grad_output):
-        x = self._cached(self._x)
-        return self._checked_grad(grad_output, x.shape) * self.derivative(x)
+        X = self._cached(self._X)
+        dY = self._checked_grad(grad_output, X.shape)
+        return dY * self.derivative(X)  # dX = dY ⊙ f'(X)
 
     def __repr__(self):
         return f"Activation({getattr(self.function, '__name__', 'f')})"
@@ -54,11 +53,11 @@ class _OutputCachingActivation(Layer):
 
     def __init__(self):
         super().__init__()
-        self._y = None
+        self._Y = None
 
     def forward(self, x, training=False):
-        self._y = self._function(as_array(x, self))
-        return self._y
+        Y = self._Y = self._function(as_array(x, self))
+        return Y
 
 
 class Sigmoid(_OutputCachingActivation):
@@ -71,8 +70,9 @@ class Sigmoid(_OutputCachingActivation):
     _function = staticmethod(functional.sigmoid)
 
     def backward(self, grad_output):
-        y = self._cached(self._y)
-        return self._checked_grad(grad_output, y.shape) * y * (1 - y)
+        Y = self._cached(self._Y)
+        dY = self._checked_grad(grad_output, Y.shape)
+        return dY * Y * (1 - Y)  # dX = dY ⊙ Y ⊙ (1 − Y)
 
 
 class Tanh(_OutputCachingActivation):
@@ -85,8 +85,9 @@ class Tanh(_OutputCachingActivation):
     _function = staticmethod(np.tanh)
 
     def backward(self, grad_output):
-        y = self._cached(self._y)
-        return self._checked_grad(grad_output, y.shape) * (1 - y * y)
+        Y = self._cached(self._Y)
+        dY = self._checked_grad(grad_output, Y.shape)
+        return dY * (1 - Y * Y)  # dX = dY ⊙ (1 − Y²)
 
 
 class ReLU(Layer):
@@ -98,22 +99,20 @@ class ReLU(Layer):
 
     def __init__(self):
         super().__init__()
-        self._y = None
-        self._zeros = np.zeros(0, np.float32)
+        self._Y = None
+        self._zeros = None
 
     def forward(self, x, training=False):
-        x = as_array(x, self)
-        # max(X, 0) against an array of zeros, not the scalar 0: NumPy vectorizes maximum only
-        # between two arrays, ~3x faster, and only when both share one memory layout (a conv layer's
-        # output is batch-innermost). The zeros are kept for the next batch of the same shape and layout.
-        if self._zeros.shape != x.shape or self._zeros.dtype != x.dtype or self._zeros.strides != x.strides:
-            self._zeros = zeros_in_layout_of(x)
-        self._y = np.maximum(x, self._zeros)  # Y > 0 exactly where X > 0: Y is all backward needs
-        return self._y
+        X = as_array(x, self)
+        # 0 as an array of zeros in X's layout (see fastmath.zeros_in_layout_of), kept for the next batch
+        zeros = self._zeros = fastmath.zeros_in_layout_of(X, reuse=self._zeros)
+        Y = self._Y = np.maximum(X, zeros)  # Y = max(0, X); Y > 0 exactly where X > 0: Y is all backward needs
+        return Y
 
     def backward(self, grad_output):
-        y = self._cached(self._y)
-        return self._checked_grad(grad_output, y.shape) * (y > 0)
+        Y = self._cached(self._Y)
+        dY = self._checked_grad(grad_output, Y.shape)
+        return dY * (Y > 0)  # dX = dY ⊙ [Y > 0]
 
 
 class LeakyReLU(Layer):
@@ -128,22 +127,20 @@ class LeakyReLU(Layer):
 
     def __init__(self, negative_slope=0.01):
         super().__init__()
-        if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real) or negative_slope < 0:
-            raise ValueError(
-                f"LeakyReLU: negative_slope must be a non-negative number. Received: negative_slope={negative_slope!r}"
-            )
-        self.negative_slope = float(negative_slope)
-        self._mask = None
+        self.negative_slope = number("negative_slope", negative_slope, 0, owner="LeakyReLU")
+        self._positive = None
 
     def forward(self, x, training=False):
-        x = as_array(x, self)
-        self._mask = x > 0
-        return np.where(self._mask, x, x * self.negative_slope)
+        X = as_array(x, self)
+        alpha = self.negative_slope
+        positive = self._positive = X > 0
+        return np.where(positive, X, alpha * X)  # Y = X if X > 0 else α·X
 
     def backward(self, grad_output):
-        mask = self._cached(self._mask)
-        grad_output = self._checked_grad(grad_output, mask.shape)
-        return np.where(mask, grad_output, grad_output * self.negative_slope)
+        positive = self._cached(self._positive)
+        dY = self._checked_grad(grad_output, positive.shape)
+        alpha = self.negative_slope
+        return np.where(positive, dY, alpha * dY)  # dX = dY if X > 0 else α·dY
 
     def get_config(self):
         return {"negative_slope": self.negative_slope}
@@ -163,6 +160,6 @@ class Softmax(_OutputCachingActivation):
     _function = staticmethod(functional.softmax)
 
     def backward(self, grad_output):
-        y = self._cached(self._y)
-        grad_output = self._checked_grad(grad_output, y.shape)
-        return y * (grad_output - (grad_output * y).sum(axis=-1, keepdims=True))
+        Y = self._cached(self._Y)
+        dY = self._checked_grad(grad_output, Y.shape)
+        return Y * (dY - (dY * Y).sum(axis=-1, keepdims=True))  # dXᵢ = Yᵢ (dYᵢ − Σⱼ dYⱼ Yⱼ)

@@ -77,36 +77,6 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
-def as_array(x, layer):
-    """Return x as a floating NumPy array, or raise TypeError naming the layer."""
-    if type(x) is np.ndarray and x.dtype.kind == "f" and x.ndim:
-        return x  # the common case first: every layer calls this on every batch
-    if not isinstance(x, np.ndarray):
-        try:
-            x = np.asarray(x)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"{layer!r}: expected an array of numbers, received {type(x).__name__}") from error
-    if x.dtype.kind not in "fiub":
-        raise TypeError(f"{layer!r}: expected an array of numbers, received dtype {x.dtype}")
-    if x.dtype.kind != "f":
-        x = x.astype(np.float32)
-    if x.ndim == 0:
-        raise ValueError(f"{layer!r}: expected a batch of shape (N, ...), received a scalar")
-    return x
-
-
-def zeros_in_layout_of(x, dtype=None):
-    """Zeros of x's shape, laid out in memory like x (its axes in the same order of strides).
-
-    Elementwise operations between two arrays of one layout sweep both contiguously; with mixed
-    layouts NumPy falls back to slower strided loops. np.zeros maps large arrays to the OS's shared
-    zero page, so zeros that are only read take no memory of their own.
-    """
-    order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])  # outermost axis in memory first
-    zeros = np.zeros([x.shape[axis] for axis in order], dtype=x.dtype if dtype is None else dtype)
-    return zeros.transpose(np.argsort(order))
-
-
 def _digest(array):
     return hashlib.blake2b(np.ascontiguousarray(array).data, digest_size=16).digest()
 

@@ -1,9 +1,8 @@
 """Dropout: randomly silence units while training, so no unit can rely on another."""
 
-import numbers
-
 from .. import initializers
-from .base import Layer, as_array
+from ..validation import as_array, number
+from .base import Layer
 
 
 class Dropout(Layer):
@@ -21,25 +20,25 @@ class Dropout(Layer):
 
     def __init__(self, p=0.5, *, rng=None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
-            raise ValueError(f"Dropout: p must be a number in the range [0, 1). Received: p={p!r}")
-        self.p = float(p)
+        self.p = number("p", p, 0, 1, high_inclusive=False, owner="Dropout")
         self.rng = initializers.as_generator(rng)
         self._cache = None
 
     def forward(self, x, training=False):
-        x = as_array(x, self)
+        X = as_array(x, self)
         if not training or self.p == 0:
-            self._cache = (x.shape, 1)
-            return x
+            self._cache = (X.shape, 1)
+            return X  # Y = X
         keep = 1 - self.p
-        scaled_mask = (self.rng.random(x.shape, dtype=x.dtype) < keep) / x.dtype.type(keep)
-        self._cache = (x.shape, scaled_mask)
-        return x * scaled_mask
+        M = self.rng.random(X.shape, dtype=X.dtype) < keep  # M ~ Bernoulli(1 − p)
+        scaled_mask = M / X.dtype.type(keep)  # M / (1 − p)
+        self._cache = (X.shape, scaled_mask)
+        return X * scaled_mask  # Y = X ⊙ M / (1 − p)
 
     def backward(self, grad_output):
         shape, scaled_mask = self._cached(self._cache)
-        return self._checked_grad(grad_output, shape) * scaled_mask
+        dY = self._checked_grad(grad_output, shape)
+        return dY * scaled_mask  # dX = dY ⊙ M / (1 − p)
 
     def get_config(self):
         return {"p": self.p}

@@ -1,11 +1,9 @@
 """Batch normalization: standardize each feature over the batch, then scale and shift it."""
 
-import numbers
-
 import numpy as np
 
-from ._checks import float_dtype, positive_int
-from .base import Layer, as_array
+from ..validation import as_array, float_dtype, number, positive_int
+from .base import Layer
 
 
 class BatchNorm1d(Layer):
@@ -30,12 +28,11 @@ class BatchNorm1d(Layer):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
         super().__init__()
-        self.num_features = positive_int("BatchNorm1d", "num_features", num_features)
-        for name, value in (("eps", eps), ("momentum", momentum)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value <= 1:
-                raise ValueError(f"BatchNorm1d: {name} must be a number in the range (0, 1]. Received: {name}={value!r}")
-        self.eps, self.momentum = float(eps), float(momentum)
-        dtype = float_dtype("BatchNorm1d", dtype)
+        owner = type(self).__name__
+        self.num_features = positive_int("num_features", num_features, owner=owner)
+        self.eps = number("eps", eps, 0, 1, low_inclusive=False, owner=owner)
+        self.momentum = number("momentum", momentum, 0, 1, low_inclusive=False, owner=owner)
+        dtype = float_dtype(owner, dtype)
         self.params = {"weight": np.ones(self.num_features, dtype), "bias": np.zeros(self.num_features, dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.buffers = {"running_mean": np.zeros(self.num_features, dtype), "running_var": np.ones(self.num_features, dtype)}
@@ -51,37 +48,40 @@ class BatchNorm1d(Layer):
         return (self.num_features,)
 
     def forward(self, x, training=False):
-        x = as_array(x, self)
-        if x.ndim != 2 or x.shape[1] != self.num_features:
-            raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}), got {x.shape}")
-        return self._normalize(x, training)
+        X = as_array(x, self)
+        if X.ndim != 2 or X.shape[1] != self.num_features:
+            raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}), got {X.shape}")
+        return self._normalize(X, training)
 
-    def _normalize(self, x, training):
+    def _normalize(self, X, training):
         if training:
-            n = x.shape[0]
+            n = X.shape[0]
             if n < 2:
                 raise ValueError(f"{self!r}: training needs at least 2 values per feature to estimate a variance, got {n}")
-            mean, var = x.mean(axis=0), x.var(axis=0)
-            m = self.momentum
-            self.buffers["running_mean"][...] = (1 - m) * self.buffers["running_mean"] + m * mean
-            self.buffers["running_var"][...] = (1 - m) * self.buffers["running_var"] + m * var * (n / (n - 1))
+            mu, var = X.mean(axis=0), X.var(axis=0)  # μ, σ²
+            m, running_mean, running_var = self.momentum, self.buffers["running_mean"], self.buffers["running_var"]
+            running_mean[...] = (1 - m) * running_mean + m * mu
+            running_var[...] = (1 - m) * running_var + m * var * (n / (n - 1))
         else:
-            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
-        inv_std = 1 / np.sqrt(var + self.eps)
-        x_hat = (x - mean) * inv_std
-        self._cache = (x_hat, inv_std, training)
-        return x_hat * self.params["weight"] + self.params["bias"]
+            mu, var = self.buffers["running_mean"], self.buffers["running_var"]
+        inv_std = 1 / np.sqrt(var + self.eps)  # 1 / √(σ² + ε)
+        X_hat = (X - mu) * inv_std
+        self._cache = (X_hat, inv_std, training)
+        gamma, beta = self.params["weight"], self.params["bias"]
+        return gamma * X_hat + beta  # Y = γ ⊙ X̂ + β
 
     def backward(self, grad_output):
-        x_hat, inv_std, training = self._cached(self._cache)
-        grad_output = self._checked_grad(grad_output, x_hat.shape)
-        self.grads["weight"] = (grad_output * x_hat).sum(axis=0)
-        self.grads["bias"] = grad_output.sum(axis=0)
-        d_x_hat = grad_output * self.params["weight"]
+        X_hat, inv_std, training = self._cached(self._cache)
+        dY = self._checked_grad(grad_output, X_hat.shape)
+        gamma = self.params["weight"]
+        self.grads["weight"] = (dY * X_hat).sum(axis=0)  # dγ = Σₙ dY ⊙ X̂
+        self.grads["bias"] = dY.sum(axis=0)  # dβ = Σₙ dY
+        dX_hat = dY * gamma
         if not training:
-            return d_x_hat * inv_std
-        n = grad_output.shape[0]
-        return (n * d_x_hat - d_x_hat.sum(axis=0) - x_hat * (d_x_hat * x_hat).sum(axis=0)) * (inv_std / n)
+            return dX_hat * inv_std  # dX = dX̂ / √(running_var + ε)
+        n = dY.shape[0]
+        # dX = (N·dX̂ − Σₙ dX̂ − X̂ ⊙ Σₙ(dX̂ ⊙ X̂)) / (N √(σ² + ε))
+        return (n * dX_hat - dX_hat.sum(axis=0) - X_hat * (dX_hat * X_hat).sum(axis=0)) * (inv_std / n)
 
     def get_config(self):
         return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
@@ -112,16 +112,16 @@ class BatchNorm2d(BatchNorm1d):
         return tuple(input_shape)
 
     def forward(self, x, training=False):
-        x = as_array(x, self)
-        if x.ndim != 4 or x.shape[1] != self.num_features:
-            raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}, H, W), got {x.shape}")
-        n, c, h, w = self._maps_shape = x.shape
+        X = as_array(x, self)
+        if X.ndim != 4 or X.shape[1] != self.num_features:
+            raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}, H, W), got {X.shape}")
+        n, c, h, w = self._maps_shape = X.shape
         # each pixel of each image is one sample of its channel's distribution
-        y = self._normalize(x.transpose(0, 2, 3, 1).reshape(-1, c), training)
-        return y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+        Y = self._normalize(X.transpose(0, 2, 3, 1).reshape(-1, c), training)
+        return Y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
     def backward(self, grad_output):
         n, c, h, w = shape = self._cached(self._maps_shape)
-        grad_output = self._checked_grad(grad_output, shape)
-        dx = super().backward(grad_output.transpose(0, 2, 3, 1).reshape(-1, c))
-        return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+        dY = self._checked_grad(grad_output, shape)
+        dX = super().backward(dY.transpose(0, 2, 3, 1).reshape(-1, c))
+        return dX.reshape(n, h, w, c).transpose(0, 3, 1, 2)

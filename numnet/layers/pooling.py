@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from .base import Layer, as_array, zeros_in_layout_of
-from .conv import kernel_offsets, output_size, pair
+from .. import fastmath
+from ..validation import as_array
+from .base import Layer
+from .windows import kernel_offsets, output_size, pair
 
 
 class _Pool2D(Layer):
@@ -28,10 +30,10 @@ class _Pool2D(Layer):
         return output_size(height, kh, sh, 0), output_size(width, kw, sw, 0)
 
     def _check(self, x):
-        x = as_array(x, self)
-        if x.ndim != 4:
-            raise ValueError(f"{self!r}: expected input of shape (N, C, H, W), got {x.shape}")
-        return x, self._output_hw(*x.shape[2:])
+        X = as_array(x, self)
+        if X.ndim != 4:
+            raise ValueError(f"{self!r}: expected input of shape (N, C, H, W), got {X.shape}")
+        return X, self._output_hw(*X.shape[2:])
 
     def get_config(self):
         return {"kernel_size": list(self.kernel_size), "stride": list(self.stride)}
@@ -50,28 +52,28 @@ class MaxPool2D(_Pool2D):
     """
 
     def forward(self, x, training=False):
-        x, (out_h, out_w) = self._check(x)
+        X, (out_h, out_w) = self._check(x)
         offsets = kernel_offsets(self.kernel_size, self.stride, out_h, out_w)
         _, rows, columns = next(offsets)
-        y = x[..., rows, columns].copy(order="K")  # "K": y keeps x's memory layout
+        Y = X[..., rows, columns].copy(order="K")  # "K": Y keeps X's memory layout
         # winner: the offset (0 … kh·kw − 1) of each window's first maximum, which backward needs
-        winner = zeros_in_layout_of(y, np.min_scalar_type(np.prod(self.kernel_size) - 1))
+        winner = fastmath.zeros_in_layout_of(Y, np.min_scalar_type(np.prod(self.kernel_size) - 1))
         for offset, (_, rows, columns) in enumerate(offsets, start=1):
-            window = x[..., rows, columns]
-            # winner ← offset where window > y (strictly: on ties the first maximum wins, as in PyTorch).
-            # Offsets only grow, so that is max(winner, offset·[window > y]): branch-free, unlike a masked copy.
-            np.maximum(winner, (window > y).view(np.uint8) * winner.dtype.type(offset), out=winner)
-            np.maximum(y, window, out=y)
-        self._cache = (x, winner)
-        return y
+            window = X[..., rows, columns]
+            # winner ← offset where window > Y (strictly: on ties the first maximum wins, as in PyTorch).
+            # Offsets only grow, so that is max(winner, offset·[window > Y]): branch-free, unlike a masked copy.
+            np.maximum(winner, (window > Y).view(np.uint8) * winner.dtype.type(offset), out=winner)
+            np.maximum(Y, window, out=Y)  # Y = max over the window offsets
+        self._cache = (X, winner)
+        return Y
 
     def backward(self, grad_output):
-        x, winner = self._cached(self._cache)
-        grad_output = self._checked_grad(grad_output, winner.shape)
-        d_x = zeros_in_layout_of(x, grad_output.dtype)
+        X, winner = self._cached(self._cache)
+        dY = self._checked_grad(grad_output, winner.shape)
+        dX = fastmath.zeros_in_layout_of(X, dY.dtype)
         for offset, (_, rows, columns) in enumerate(kernel_offsets(self.kernel_size, self.stride, *winner.shape[2:])):
-            d_x[..., rows, columns] += grad_output * (winner == offset)
-        return d_x
+            dX[..., rows, columns] += dY * (winner == offset)  # each dY to its window's maximum
+        return dX
 
 
 class AvgPool2D(_Pool2D):
@@ -86,16 +88,17 @@ class AvgPool2D(_Pool2D):
     """
 
     def forward(self, x, training=False):
-        x, (out_h, out_w) = self._check(x)
-        self._cache = x
-        total = sum(x[..., rows, columns] for _, rows, columns in kernel_offsets(self.kernel_size, self.stride, out_h, out_w))
-        return total / x.dtype.type(np.prod(self.kernel_size))
+        X, (out_h, out_w) = self._check(x)
+        self._cache = X
+        windows = kernel_offsets(self.kernel_size, self.stride, out_h, out_w)
+        total = sum(X[..., rows, columns] for _, rows, columns in windows)  # Σ_p Σ_q X[..., i·s + p, j·s + q]
+        return total / X.dtype.type(np.prod(self.kernel_size))  # Y = total / (kh·kw)
 
     def backward(self, grad_output):
-        x = self._cached(self._cache)
-        grad_output = self._checked_grad(grad_output, (*x.shape[:2], *self._output_hw(*x.shape[2:])))
-        share = grad_output / grad_output.dtype.type(np.prod(self.kernel_size))
-        d_x = zeros_in_layout_of(x, grad_output.dtype)
-        for _, rows, columns in kernel_offsets(self.kernel_size, self.stride, *grad_output.shape[2:]):
-            d_x[..., rows, columns] += share
-        return d_x
+        X = self._cached(self._cache)
+        dY = self._checked_grad(grad_output, (*X.shape[:2], *self._output_hw(*X.shape[2:])))
+        share = dY / dY.dtype.type(np.prod(self.kernel_size))  # dY / (kh·kw)
+        dX = fastmath.zeros_in_layout_of(X, dY.dtype)
+        for _, rows, columns in kernel_offsets(self.kernel_size, self.stride, *dY.shape[2:]):
+            dX[..., rows, columns] += share
+        return dX

@@ -4,7 +4,9 @@ import math
 
 import numpy as np
 
-from .base import Layer, as_array
+from .. import fastmath
+from ..validation import as_array
+from .base import Layer
 
 
 class Flatten(Layer):
@@ -17,23 +19,17 @@ class Flatten(Layer):
 
     def __init__(self):
         super().__init__()
-        self._x = None
+        self._X = None
 
     def output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
 
     def forward(self, x, training=False):
-        x = as_array(x, self)
-        self._x = x
-        return x.reshape(x.shape[0], -1)
+        X = self._X = as_array(x, self)
+        return X.reshape(X.shape[0], -1)  # Y = X reshaped to (N, D)
 
     def backward(self, grad_output):
-        x = self._cached(self._x)
-        grad = self._checked_grad(grad_output, (x.shape[0], math.prod(x.shape[1:]))).reshape(x.shape)
-        if x.flags.c_contiguous:
-            return grad
-        # dX in X's memory layout (a conv layer's maps are batch-innermost), so that the layers below
-        # work on arrays of one layout: one copy here spares them slower strided loops
-        d_x = np.empty_like(x, dtype=grad.dtype)
-        d_x[...] = grad
-        return d_x
+        X = self._cached(self._X)
+        dY = self._checked_grad(grad_output, (X.shape[0], math.prod(X.shape[1:])))
+        # dX = dY reshaped back, in X's memory layout (a conv layer's maps are batch-innermost)
+        return fastmath.as_layout_of(dY.reshape(X.shape), X)

@@ -59,7 +59,7 @@ def test_sigmoid_saturates_exactly():
 
 
 def test_leaky_relu_rejects_negative_slope():
-    with pytest.raises(ValueError, match="negative_slope must be a non-negative number. Received: negative_slope=-1"):
+    with pytest.raises(ValueError, match=r"negative_slope must be a number in the range \[0, inf\). Received: negative_slope=-1"):
         LeakyReLU(-1)
 
 

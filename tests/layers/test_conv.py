@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from numnet import Sequential, gradcheck
-from numnet.layers import Conv2D, ReLU, conv
+from numnet import Sequential, fastmath, gradcheck
+from numnet.layers import Conv2D, ReLU
 
 CASES = [  # (in, out, kernel, stride, padding, input shape)
     (1, 2, 3, 1, 0, (2, 1, 5, 5)),
@@ -21,7 +21,7 @@ def test_gradcheck(in_c, out_c, kernel, stride, padding, shape):
 
 
 def test_products_in_slices_match_one_product(monkeypatch):
-    # the three products run over slices of conv.POSITIONS_PER_SLICE output positions; a slice of 7
+    # the three products run over slices of fastmath.COLUMNS_PER_SLICE output positions; a slice of 7
     # makes many slices, the last one partial, of this input's 3·4·5 = 60 positions
     x = np.random.default_rng(4).normal(size=(3, 2, 6, 5))
     upstream = np.random.default_rng(5).normal(size=(3, 4, 4, 5))
@@ -31,7 +31,7 @@ def test_products_in_slices_match_one_product(monkeypatch):
         return layer.forward(x), layer.backward(upstream), layer.grads["weight"], layer.grads["bias"]
 
     whole = run()
-    monkeypatch.setattr(conv, "POSITIONS_PER_SLICE", 7)
+    monkeypatch.setattr(fastmath, "COLUMNS_PER_SLICE", 7)
     for got, expected in zip(run(), whole):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     assert gradcheck(Conv2D(2, 3, 3, rng=7), x).max_error < 1e-6
