@@ -105,10 +105,10 @@ def test_a_short_run_writes_the_run_folder_and_shows_progress(short_run):
 
 
 @pytest.mark.slow
-def test_default_train_reaches_the_readme_accuracy(tmp_path):
+def test_default_train_reaches_the_readme_accuracy(tmp_path, subprocess_env):
     # README: 96.05 % (seed 0; seeds 1–3 gave 95.60–96.20 %, one BLAS thread 95.65 %)
     done = subprocess.run([sys.executable, "-m", "numnet", "train", "--quiet"], capture_output=True, text=True,
-                          timeout=900, cwd=tmp_path)
+                          timeout=900, cwd=tmp_path, env=subprocess_env)
     assert done.returncode == 0, done.stderr
     (folder,) = (tmp_path / "runs").iterdir()
     accuracy, model = check_run_folder(folder, done.stdout, RUN_FILES, epochs=20)

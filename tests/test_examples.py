@@ -24,9 +24,9 @@ def sigmoid(t):
     return 1 / (1 + math.exp(-t))
 
 
-def run_script(name):
+def run_script(name, env):
     """Run examples/<name> as `python examples/<name>` and return its standard output."""
-    done = subprocess.run([sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -55,8 +55,8 @@ def test_mse(examples):
     assert examples["neuron"]["mse_example"]() == pytest.approx(0.5, abs=1e-15)
 
 
-def test_neuron_script_prints_the_three_numbers():
-    out = run_script("neuron.py")
+def test_neuron_script_prints_the_three_numbers(subprocess_env):
+    out = run_script("neuron.py", subprocess_env)
     printed = dict(re.findall(r"^(.+?):\s+(\S+)$", out, re.MULTILINE))
     assert set(printed) == {"one neuron", "2-2-1 network", "MSE"}, out
     assert float(printed["one neuron"]) == pytest.approx(sigmoid(7), rel=1e-15)
@@ -87,8 +87,8 @@ def test_gender_chain_of_numbers_and_training(examples):
     assert emily > 0.9 and frank < 0.1
 
 
-def test_gender_script_prints_the_chain_the_losses_and_the_predictions():
-    out = run_script("gender.py").splitlines()
+def test_gender_script_prints_the_chain_the_losses_and_the_predictions(subprocess_env):
+    out = run_script("gender.py", subprocess_env).splitlines()
     h1, y_pred, dL_dw1 = gender_chain_by_hand()
     assert out[0] == f"Alice alone: h1 = {h1:.4f}, y_pred = {y_pred:.3f}, dL/dw1 = {dL_dw1:.4f}"
     assert out[0] == "Alice alone: h1 = 0.0474, y_pred = 0.524, dL/dw1 = 0.0215"
@@ -113,8 +113,8 @@ def test_xor_with_a_plain_loop_over_layers(examples):
     np.testing.assert_array_equal(ex["predict"](network, x) > 0.5, y > 0.5)
 
 
-def test_xor_script_prints_a_falling_error_and_the_right_outputs():
-    out = run_script("xor.py").splitlines()
+def test_xor_script_prints_a_falling_error_and_the_right_outputs(subprocess_env):
+    out = run_script("xor.py", subprocess_env).splitlines()
     errors = [re.fullmatch(r"epoch +(\d+)  error (\S+)", line).groups() for line in out[:10]]
     assert [int(epoch) for epoch, _ in errors] == list(range(100, 1001, 100))
     errors = [float(error) for _, error in errors]
@@ -139,9 +139,9 @@ def test_logic_gates(examples, gate):
     np.testing.assert_array_equal(model.predict(x) > 0.5, y > 0.5)
 
 
-def test_logic_gates_script_prints_each_gate_s_truth_table():
+def test_logic_gates_script_prints_each_gate_s_truth_table(subprocess_env):
     printed = {}
-    for line in run_script("logic_gates.py").splitlines():
+    for line in run_script("logic_gates.py", subprocess_env).splitlines():
         gate, *cells = line.split()
         printed[gate] = {cell.split("->")[0]: float(cell.split("->")[1]) for cell in cells}
     # one sigmoid neuron per gate, 500 full-batch steps: within about 0.06 of each truth table
