@@ -119,15 +119,26 @@ def test_model_checkpoint_best_only(tmp_path):
             if self.best != before:
                 saved.append(epoch)
 
+    snapshots = {}
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots[epoch] = self.model.get_weights()
+
     history = model().fit(x, y, loss=CrossEntropy(), optimizer=SGD(2.0), epochs=8, verbose=0, validation_split=0.3,
-                          callbacks=[Spy(tmp_path / "best.safetensors", save_best_only=True)], seed=1)
+                          callbacks=[Snapshot(), Spy(tmp_path / "best.safetensors", save_best_only=True)], seed=1)
     val = history.history["val_loss"]
     assert saved == [e for e in range(1, 9) if val[e - 1] < min(val[: e - 1], default=np.inf)]
+    assert saved[-1] != 8  # lr 2.0 overshoots: the best epoch is not the last, so the file is not the final model
+    best = numnet.load(tmp_path / "best.safetensors").get_weights()
+    assert best.keys() == snapshots[saved[-1]].keys()
+    for key, value in best.items():
+        np.testing.assert_array_equal(value, snapshots[saved[-1]][key], err_msg=key)
     every = tmp_path / "every"
-    model().fit(x, y, loss=CrossEntropy(), optimizer=SGD(0.1), epochs=2, verbose=0,
-                callbacks=[ModelCheckpoint(str(every / "m-{epoch}-{loss:.2f}.safetensors"))])
-    assert len(list(every.iterdir())) == 2
-    assert numnet.load(tmp_path / "best.safetensors").predict(x).shape == (120, 3)
+    history = model().fit(x, y, loss=CrossEntropy(), optimizer=SGD(0.1), epochs=2, verbose=0,
+                          callbacks=[ModelCheckpoint(str(every / "m-{epoch}-{loss:.2f}.safetensors"))])
+    expected = {f"m-{epoch}-{loss:.2f}.safetensors" for epoch, loss in zip((1, 2), history.history["loss"])}
+    assert {path.name for path in every.iterdir()} == expected
 
 
 def test_learning_rate_scheduler_logs_and_changes_lr():
@@ -151,10 +162,13 @@ def test_learning_rate_scheduler_logs_and_changes_lr():
 
 def test_csv_logger(tmp_path):
     x, y = blobs()
-    model().fit(x, y, loss=CrossEntropy(), optimizer=SGD(0.1), epochs=3, verbose=0, callbacks=[CSVLogger(tmp_path / "log.csv")])
+    history = model().fit(x, y, loss=CrossEntropy(), optimizer=SGD(0.1), epochs=3, verbose=0,
+                          callbacks=[CSVLogger(tmp_path / "log.csv")])
     with open(tmp_path / "log.csv") as file:
         rows = list(csv.DictReader(file))
     assert [row["epoch"] for row in rows] == ["1", "2", "3"] and set(rows[0]) == {"epoch", "loss", "accuracy"}
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose([float(row[key]) for row in rows], history.history[key], rtol=1e-12)
 
 
 def test_metrics_and_validation_split():

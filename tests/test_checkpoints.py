@@ -59,11 +59,11 @@ TRAINING_RUN = textwrap.dedent('''
 ''')
 
 
-def run(tmp_path, checkpoint_dir, final, env=None):
+def run(tmp_path, checkpoint_dir, final, env):
     script = tmp_path / "training_run.py"
     script.write_text(TRAINING_RUN)
-    return subprocess.run([sys.executable, str(script), str(checkpoint_dir), str(final)], env={**os.environ, **(env or {})},
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, str(script), str(checkpoint_dir), str(final)], env=env, capture_output=True,
+                          text=True, timeout=300)
 
 
 def weights(path):
@@ -77,24 +77,25 @@ def assert_identical(a, b):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
+def uninterrupted(tmp_path_factory, subprocess_env):
     tmp_path = tmp_path_factory.mktemp("straight")
-    done = run(tmp_path, tmp_path / "checkpoints", tmp_path / "final.safetensors")
+    done = run(tmp_path, tmp_path / "checkpoints", tmp_path / "final.safetensors", subprocess_env)
     assert done.returncode == 0, done.stderr
     return weights(tmp_path / "final.safetensors")
 
 
-def test_sigkill_mid_epoch_then_resume_gives_bit_identical_weights(tmp_path, uninterrupted):
-    killed = run(tmp_path, tmp_path / "checkpoints", tmp_path / "final.safetensors", {"KILL_AT": "3,7"})
+def test_sigkill_mid_epoch_then_resume_gives_bit_identical_weights(tmp_path, uninterrupted, subprocess_env):
+    killed = run(tmp_path, tmp_path / "checkpoints", tmp_path / "final.safetensors", {**subprocess_env, "KILL_AT": "3,7"})
     assert killed.returncode == -signal.SIGKILL
     assert checkpoint_path(tmp_path / "checkpoints").exists() and not (tmp_path / "final.safetensors").exists()
-    resumed = run(tmp_path, tmp_path / "checkpoints", tmp_path / "final.safetensors")
+    resumed = run(tmp_path, tmp_path / "checkpoints", tmp_path / "final.safetensors", subprocess_env)
     assert resumed.returncode == 0, resumed.stderr
     assert_identical(weights(tmp_path / "final.safetensors"), uninterrupted)
 
 
-def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one(tmp_path, uninterrupted):
-    killed = run(tmp_path, tmp_path / "checkpoints", tmp_path / "final.safetensors", {"KILL_IN_CHECKPOINT_WRITE": "3"})
+def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one(tmp_path, uninterrupted, subprocess_env):
+    killed = run(tmp_path, tmp_path / "checkpoints", tmp_path / "final.safetensors",
+                 {**subprocess_env, "KILL_IN_CHECKPOINT_WRITE": "3"})
     assert killed.returncode == -signal.SIGKILL
     # the third write died before its rename: the second checkpoint (end of epoch 2) is intact
     model = numnet.Sequential([Dense(2, 2)])
@@ -104,7 +105,7 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one(tmp_path, unin
 
     _, header = read_tensor_file(checkpoint_path(tmp_path / "checkpoints"), "numnet-checkpoint")
     assert '"epoch": 3' in header["state"] and '"batches_done": 0' in header["state"]
-    resumed = run(tmp_path, tmp_path / "checkpoints", tmp_path / "final.safetensors")
+    resumed = run(tmp_path, tmp_path / "checkpoints", tmp_path / "final.safetensors", subprocess_env)
     assert resumed.returncode == 0, resumed.stderr
     assert_identical(weights(tmp_path / "final.safetensors"), uninterrupted)
 

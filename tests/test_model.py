@@ -36,8 +36,13 @@ def test_fit_learns_and_records_history():
 def test_regression_history_has_no_accuracy():
     x, y = xor()
     model = Sequential([Dense(2, 3, rng=0), Tanh(), Dense(3, 1, rng=1)])
+    twin = Sequential([Dense(2, 3, rng=0), Tanh(), Dense(3, 1, rng=1)])
+    before = MSE()(y, model.predict(x))
     history = model.fit(x, y, loss=MSE(), optimizer=SGD(0.1), epochs=2, batch_size=4, verbose=0)
     assert set(history.history) == {"loss"}
+    # one batch of all 4 samples per epoch: each epoch logs the loss of the weights it started from
+    twin.fit(x, y, loss=MSE(), optimizer=SGD(0.1), epochs=1, batch_size=4, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], [before, MSE()(y, twin.predict(x))], rtol=1e-6)
 
 
 def test_same_seed_same_training():
@@ -124,8 +129,17 @@ def test_evaluate_returns_named_metrics():
     model.fit(x, y, loss=CrossEntropy(), optimizer=SGD(0.1), epochs=5, verbose=0)
     results = model.evaluate(x, y, loss=CrossEntropy())
     assert set(results) == {"loss", "accuracy"} and results["accuracy"] > 0.95
+    scores = model.predict(x)
+    assert results["loss"] == pytest.approx(CrossEntropy()(y, scores), rel=1e-6)
+    assert results["accuracy"] == pytest.approx(np.mean(scores.argmax(axis=1) == y), abs=1e-12)
     probs = Sequential([Dense(2, 1, rng=0), Sigmoid()])
-    assert set(probs.evaluate(x, (y == 0).astype(np.float32), loss=BinaryCrossEntropy())) == {"loss", "accuracy"}
+    is_zero = (y == 0).astype(np.float32)
+    results = probs.evaluate(x, is_zero, loss=BinaryCrossEntropy())
+    assert set(results) == {"loss", "accuracy"}
+    p = probs.predict(x)[:, 0].astype(np.float64)
+    bce = -np.mean(is_zero * np.log(p) + (1 - is_zero) * np.log(1 - p))  # the formula, written out
+    assert results["loss"] == pytest.approx(bce, rel=1e-5)
+    assert results["accuracy"] == pytest.approx(np.mean((p > 0.5) == (is_zero == 1)), abs=1e-12)  # a probability above 0.5 means class 1
 
 
 def test_summary_lists_layers_shapes_and_params():

@@ -33,7 +33,9 @@ def test_state_dict_round_trip():
     other_opt = SGD(1.0)
     other = ExponentialLR(other_opt, 0.9)
     other.load_state_dict(schedule.state_dict())
-    assert other_opt.lr == opt.lr and other.step() == schedule.step()
+    assert other_opt.lr == pytest.approx(0.9**3, rel=1e-12)  # three steps of ×0.9 from 1.0
+    assert other.step() == schedule.step() == pytest.approx(0.9**4, rel=1e-12)
+    assert other_opt.lr == opt.lr
 
 
 def test_bad_arguments():

@@ -79,9 +79,10 @@ def test_backward_overwrites_gradients():
     layer.forward(x)
     layer.backward(np.ones((1, 2)))
     first = layer.grads["weight"].copy()
+    np.testing.assert_array_equal(first, np.ones((2, 2)))  # dW = dYᵀ X = [1, 1]ᵀ [1, 1]
     layer.forward(x)
     layer.backward(np.ones((1, 2)))
-    np.testing.assert_array_equal(layer.grads["weight"], first)
+    np.testing.assert_array_equal(layer.grads["weight"], first)  # the same again, not 2
 
 
 def test_matches_torch_linear():
