@@ -16,6 +16,10 @@ class Dense(WeightedLayer):
 
     The loss already divides by N, so dW and db come out as batch means.
 
+    Inputs with more axes, such as sequences (N, T, in_features), are mapped over their last axis
+    as torch.nn.Linear does: Y = X Wᵀ + b for every (n, t), dX = dY W, and dW = Σₙₜ dYₙₜᵀ Xₙₜ,
+    db = Σₙₜ dYₙₜ sum over all leading axes. Shapes: X (N, ..., in_features) -> Y (N, ..., out_features).
+
     Args:
         in_features: inputs per sample.
         out_features: outputs per sample (neurons).
@@ -50,6 +54,8 @@ class Dense(WeightedLayer):
         return (self.in_features,)
 
     def output_shape(self, input_shape):
+        if len(input_shape) > 1 and input_shape[-1] == self.in_features:  # a sequence (T, in_features), ...
+            return (*input_shape[:-1], self.out_features)
         if tuple(input_shape) != (self.in_features,):
             raise ValueError(
                 f"{self!r}: expects {self.in_features} features per sample, "
@@ -61,6 +67,8 @@ class Dense(WeightedLayer):
     def forward(self, x, training=False):
         x = as_array(x, self)
         if x.ndim != 2 or x.shape[1] != self.in_features:
+            if x.ndim > 2 and x.shape[-1] == self.in_features:
+                return self._forward_over_leading_axes(x)
             hint = "; add a Flatten layer" if x.ndim > 2 else ""
             raise ValueError(
                 f"{self!r}: expected input of shape (N, {self.in_features}), got {x.shape}{hint}"
@@ -72,10 +80,26 @@ class Dense(WeightedLayer):
 
     def _backward(self, grad_output, input_grad):
         x = self._cached(self._x)
+        if x.ndim > 2:
+            return self._backward_over_leading_axes(x, grad_output, input_grad)
         grad_output = self._checked_grad(grad_output, (x.shape[0], self.out_features))
         self.grads["weight"] = x.T.dot(grad_output).T  # dW = dYᵀ X, computed as (Xᵀ dY)ᵀ: the same layout as W
         self.grads["bias"] = ones(len(grad_output), grad_output.dtype).dot(grad_output)  # db = Σₙ dY, as 1ᵀ dY
         return grad_output.dot(self.weight) if input_grad else None  # dX = dY W
+
+    def _forward_over_leading_axes(self, x):
+        """Y = X Wᵀ + b over the last axis of X (N, ..., in_features): the 2-D product on X viewed as rows."""
+        self._x = x
+        y = x.reshape(-1, self.in_features).dot(self.weight.T) + self.bias
+        return y.reshape(*x.shape[:-1], self.out_features)
+
+    def _backward_over_leading_axes(self, x, grad_output, input_grad):
+        """dW = Σ dYᵀ X and db = Σ dY over every leading axis, dX = dY W, with X and dY viewed as rows."""
+        grad_output = self._checked_grad(grad_output, (*x.shape[:-1], self.out_features))
+        rows, grad_rows = x.reshape(-1, self.in_features), grad_output.reshape(-1, self.out_features)
+        self.grads["weight"] = rows.T.dot(grad_rows).T  # dW = dYᵀ X, in the layout of W
+        self.grads["bias"] = grad_rows.sum(axis=0)  # db = Σ dY
+        return grad_rows.dot(self.weight).reshape(x.shape) if input_grad else None  # dX = dY W
 
     def get_config(self):
         return {"in_features": self.in_features, "out_features": self.out_features}
