@@ -4,9 +4,11 @@ from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .base import Layer
 from .dense import Dense
 from .dropout import Dropout
+from .embedding import Embedding, PositionalEmbedding
 from .conv import Conv2D
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AvgPool2D, MaxPool2D
 from .reshape import Flatten
 
-__all__ = ["Layer", "Dense", "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Flatten", "Dropout", "BatchNorm1d", "Conv2D", "MaxPool2D", "AvgPool2D", "BatchNorm2d", "LayerNorm"]
+__all__ = ["Layer", "Dense", "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Flatten", "Dropout", "BatchNorm1d", "Conv2D", "MaxPool2D", "AvgPool2D", "BatchNorm2d", "LayerNorm",
+           "Embedding", "PositionalEmbedding"]
