@@ -8,7 +8,8 @@ from .embedding import Embedding, PositionalEmbedding
 from .conv import Conv2D
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AvgPool2D, MaxPool2D
+from .recurrent import GRU, LSTM, RNN
 from .reshape import Flatten
 
 __all__ = ["Layer", "Dense", "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Flatten", "Dropout", "BatchNorm1d", "Conv2D", "MaxPool2D", "AvgPool2D", "BatchNorm2d", "LayerNorm",
-           "Embedding", "PositionalEmbedding"]
+           "Embedding", "PositionalEmbedding", "RNN", "LSTM", "GRU"]
