@@ -1,6 +1,7 @@
 """Layers: each a forward formula, its backward formulas, and the shapes (see each docstring)."""
 
 from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .attention import MultiHeadSelfAttention
 from .base import Layer
 from .dense import Dense
 from .dropout import Dropout
@@ -12,4 +13,4 @@ from .recurrent import GRU, LSTM, RNN
 from .reshape import Flatten
 
 __all__ = ["Layer", "Dense", "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Flatten", "Dropout", "BatchNorm1d", "Conv2D", "MaxPool2D", "AvgPool2D", "BatchNorm2d", "LayerNorm",
-           "Embedding", "PositionalEmbedding", "RNN", "LSTM", "GRU"]
+           "Embedding", "PositionalEmbedding", "RNN", "LSTM", "GRU", "MultiHeadSelfAttention"]
