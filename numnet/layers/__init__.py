@@ -11,6 +11,7 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AvgPool2D, MaxPool2D
 from .recurrent import GRU, LSTM, RNN
 from .reshape import Flatten
+from .residual import Residual
 
 __all__ = ["Layer", "Dense", "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Flatten", "Dropout", "BatchNorm1d", "Conv2D", "MaxPool2D", "AvgPool2D", "BatchNorm2d", "LayerNorm",
-           "Embedding", "PositionalEmbedding", "RNN", "LSTM", "GRU", "MultiHeadSelfAttention"]
+           "Embedding", "PositionalEmbedding", "RNN", "LSTM", "GRU", "MultiHeadSelfAttention", "Residual"]
