@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from numnet.layers import (
-    Activation, AvgPool2D, BatchNorm1d, BatchNorm2d, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, ReLU, Sigmoid,
-    Softmax, Tanh,
+    GRU, LSTM, RNN, Activation, AvgPool2D, BatchNorm1d, BatchNorm2d, Conv2D, Dense, Dropout, Flatten, LayerNorm, LeakyReLU,
+    MaxPool2D, MultiHeadSelfAttention, PositionalEmbedding, ReLU, Residual, Sigmoid, Softmax, Tanh,
 )
 
 # (factory taking a dtype, per-sample input shape)
@@ -26,6 +26,14 @@ LAYERS = {
     "MaxPool2D": (lambda dtype: MaxPool2D(2), (2, 6, 5)),
     "AvgPool2D": (lambda dtype: AvgPool2D(3, stride=1), (2, 5, 5)),
     "BatchNorm2d": (lambda dtype: BatchNorm2d(2, dtype=dtype), (2, 3, 4)),
+    "Dense on sequences": (lambda dtype: Dense(6, 4, rng=0, dtype=dtype), (3, 6)),
+    "LayerNorm": (lambda dtype: LayerNorm(6, dtype=dtype), (3, 6)),
+    "PositionalEmbedding": (lambda dtype: PositionalEmbedding(5, 6, rng=0, dtype=dtype), (3, 6)),
+    "RNN": (lambda dtype: RNN(6, 4, rng=0, dtype=dtype), (3, 6)),
+    "LSTM": (lambda dtype: LSTM(6, 4, rng=0, dtype=dtype), (3, 6)),
+    "GRU last step": (lambda dtype: GRU(6, 4, return_sequences=False, rng=0, dtype=dtype), (3, 6)),
+    "MultiHeadSelfAttention": (lambda dtype: MultiHeadSelfAttention(6, 2, causal=True, rng=0, dtype=dtype), (3, 6)),
+    "Residual": (lambda dtype: Residual([LayerNorm(6, dtype=dtype), Dense(6, 6, rng=0, dtype=dtype)]), (3, 6)),
 }
 
 
