@@ -92,7 +92,8 @@ class MultiHeadSelfAttention(Layer):
         if x.shape[0] == 0 or x.shape[1] == 0:
             raise ValueError(f"{self!r}: expected at least one sequence of at least one position, got shape {x.shape}")
         scale = 1 / math.sqrt(self.dim // self.heads)
-        q, k, v = (self._split_heads(part) for part in np.split(linear(x, self.params["in_proj_weight"], self.params["in_proj_bias"]), 3, axis=2))
+        qkv = linear(x, self.params["in_proj_weight"], self.params["in_proj_bias"])  # [Q K V] = X W_inᵀ + b_in
+        q, k, v = (self._split_heads(part) for part in np.split(qkv, 3, axis=2))
         s = q @ k.transpose(0, 1, 3, 2) * scale  # S = Q Kᵀ / √d
         if self.causal:
             s = np.where(_future(x.shape[1]), -np.inf, s)

@@ -35,7 +35,7 @@ from .base import Layer, as_array
 class _Recurrent(Layer):
     """What RNN, LSTM and GRU share: parameters, argument and shape checks, and the time-major arrays.
 
-    Subclasses set ``gates`` (G) and define ``_forward_steps`` and ``_backward_steps``.
+    Subclasses set ``gates`` (G) and define ``_forward_steps(x, initial_state)`` and ``backward``.
     """
 
     gates = 1
@@ -89,7 +89,7 @@ class _Recurrent(Layer):
         if state.dtype.kind != "f":
             raise TypeError(f"{self!r}: {name} must be a float array of shape (N, hidden_size) = {expected}, received dtype {state.dtype}")
         if state.shape != expected:
-            hint = f"; torch's state of shape (1, N, hidden_size) is state[0] here" if state.shape == (1, *expected) else ""
+            hint = "; torch's state of shape (1, N, hidden_size) is state[0] here" if state.shape == (1, *expected) else ""
             raise ValueError(f"{self!r}: expected {name} of shape (N, hidden_size) = {expected}, got {state.shape}{hint}")
         return state.astype(dtype, copy=False)
 
@@ -109,7 +109,8 @@ class _Recurrent(Layer):
 
     def _set_grads(self, x, h, d_gates_x, d_gates_h):
         """The parameter gradients from the gradients of each step's gate pre-activations, and dX:
-        dW_ih = Σₜ dGxₜᵀ Xₜ,  db_ih = Σₜ Σₙ dGxₜ,  dW_hh = Σₜ dGhₜᵀ hₜ₋₁,  db_hh = Σₜ Σₙ dGhₜ,  dXₜ = dGxₜ W_ih.
+            dW_ih = Σₜ dGxₜᵀ Xₜ,  db_ih = Σₜ Σₙ dGxₜ,  dW_hh = Σₜ dGhₜᵀ hₜ₋₁,  db_hh = Σₜ Σₙ dGhₜ,
+            dXₜ = dGxₜ W_ih.
         (dGx = dGh for RNN and LSTM, whose hidden and input terms enter the gates alike.)"""
         d_x, self.grads["weight_ih"], self.grads["bias_ih"] = linear_grads(d_gates_x, x, self.params["weight_ih"])
         _, self.grads["weight_hh"], self.grads["bias_hh"] = linear_grads(d_gates_h, h[:-1], self.params["weight_hh"], input_grad=False)
@@ -235,7 +236,10 @@ class LSTM(_Recurrent):
         if initial_state is None:
             initial_state = (None, None)
         elif not isinstance(initial_state, (tuple, list)) or len(initial_state) != 2:
-            raise TypeError(f"{self!r}: initial_state must be a pair (h0, c0) of arrays of shape (N, hidden_size). Received: {type(initial_state).__name__}")
+            raise TypeError(
+                f"{self!r}: initial_state must be a pair (h0, c0) of arrays of shape (N, hidden_size). "
+                f"Received: {type(initial_state).__name__}"
+            )
         h = np.empty((steps + 1, batch, hidden), dtype)
         c = np.empty((steps + 1, batch, hidden), dtype)
         h[0] = self._state(initial_state[0], batch, dtype, "initial_state[0] (h0)")

@@ -76,7 +76,10 @@ class Residual(Layer):
             raise ValueError("Residual expects at least one layer. Received: layers=[]")
         for index, layer in enumerate(layers):
             if not isinstance(layer, Layer):
-                raise TypeError(f"Residual: item {index} must be a numnet layer (Dense, LayerNorm, ...). Received: {layer!r} of type {type(layer).__name__}")
+                raise TypeError(
+                    f"Residual: item {index} must be a numnet layer (Dense, LayerNorm, ...). "
+                    f"Received: {layer!r} of type {type(layer).__name__}"
+                )
         self.layers = list(layers)
         for layer, after in zip(self.layers, self.layers[1:]):
             if isinstance(layer, WeightedLayer) and isinstance(after, (ReLU, LeakyReLU)):
