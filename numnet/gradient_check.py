@@ -67,7 +67,8 @@ def gradcheck(target, x, y=None, *, loss=None, eps=1e-6, seed=0, training=False)
             draw random numbers in training (Dropout) cannot be checked this way.
 
     Returns:
-        GradcheckResult: ``errors`` per gradient ("input", "0.weight", ...) and ``max_error``.
+        GradcheckResult: ``errors`` per gradient ("input", "0.weight", ...) and ``max_error``;
+        no "input" entry when the first layer's backward returns None (Embedding: indices have no gradient).
         Below about 1e-6 means the backward pass is right.
 
     Example:
@@ -125,7 +126,8 @@ def gradcheck(target, x, y=None, *, loss=None, eps=1e-6, seed=0, training=False)
             analytic[f"{index}.{key}" if len(layers) > 1 else key] = layer.grads[key].copy()
 
     result = GradcheckResult()
-    result.errors["input"] = _relative_error(analytic["input"], _numeric_gradient(scalar, x, eps))
+    if analytic["input"] is not None:  # None: the input has no gradient (an Embedding's token indices)
+        result.errors["input"] = _relative_error(analytic["input"], _numeric_gradient(scalar, x, eps))
     for index, layer in enumerate(layers):
         for key, param in layer.params.items():
             name = f"{index}.{key}" if len(layers) > 1 else key

@@ -19,7 +19,8 @@ class Layer:
     (BatchNorm's running statistics). ``forward`` caches only what ``backward`` needs.
     """
 
-    #: the per-sample input shape this layer requires, or None when any shape is accepted
+    #: the per-sample input shape this layer requires, or None when any shape is accepted. A None inside a
+    #: shape stands for a length known only from the data: an Embedding takes sequences (None,) of any length T.
     input_shape = None
 
     def __init__(self):

@@ -16,6 +16,10 @@ class Dense(WeightedLayer):
 
     The loss already divides by N, so dW and db come out as batch means.
 
+    Inputs with more axes, such as sequences (N, T, in_features), are mapped over their last axis
+    as torch.nn.Linear does: Y = X Wᵀ + b for every (n, t), dX = dY W, and dW = Σₙₜ dYₙₜᵀ Xₙₜ,
+    db = Σₙₜ dYₙₜ sum over all leading axes. Shapes: X (N, ..., in_features) -> Y (N, ..., out_features).
+
     Args:
         in_features: inputs per sample.
         out_features: outputs per sample (neurons).
@@ -50,6 +54,8 @@ class Dense(WeightedLayer):
         return (self.in_features,)
 
     def output_shape(self, input_shape):
+        if len(input_shape) > 1 and input_shape[-1] == self.in_features:  # a sequence (T, in_features), ...
+            return (*input_shape[:-1], self.out_features)
         if tuple(input_shape) != (self.in_features,):
             raise ValueError(
                 f"{self!r}: expects {self.in_features} features per sample, "
@@ -61,6 +67,8 @@ class Dense(WeightedLayer):
     def forward(self, x, training=False):
         X = as_array(x, self)
         if X.ndim != 2 or X.shape[1] != self.in_features:
+            if X.ndim > 2 and X.shape[-1] == self.in_features:
+                return self._forward_over_leading_axes(X)
             hint = "; add a Flatten layer" if X.ndim > 2 else ""
             raise ValueError(
                 f"{self!r}: expected input of shape (N, {self.in_features}), got {X.shape}{hint}"
@@ -73,10 +81,26 @@ class Dense(WeightedLayer):
 
     def _backward(self, grad_output, input_grad):
         X, W = self._cached(self._X), self.weight
+        if X.ndim > 2:
+            return self._backward_over_leading_axes(X, grad_output, input_grad)
         dY = self._checked_grad(grad_output, (X.shape[0], self.out_features))
         self.grads["weight"] = X.T.dot(dY).T  # dW = dYᵀ X, computed as (Xᵀ dY)ᵀ: the same layout as W
         self.grads["bias"] = fastmath.column_sums(dY)  # db = Σₙ dY
         return dY.dot(W) if input_grad else None  # dX = dY W
+
+    def _forward_over_leading_axes(self, X):
+        """Y = X Wᵀ + b over the last axis of X (N, ..., in_features): the 2-D product on X viewed as rows."""
+        self._X = X
+        Y = X.reshape(-1, self.in_features).dot(self.weight.T) + self.bias
+        return Y.reshape(*X.shape[:-1], self.out_features)
+
+    def _backward_over_leading_axes(self, X, grad_output, input_grad):
+        """dW = Σ dYᵀ X and db = Σ dY over every leading axis, dX = dY W, with X and dY viewed as rows."""
+        dY = self._checked_grad(grad_output, (*X.shape[:-1], self.out_features))
+        X_rows, dY_rows = X.reshape(-1, self.in_features), dY.reshape(-1, self.out_features)
+        self.grads["weight"] = X_rows.T.dot(dY_rows).T  # dW = dYᵀ X, in the layout of W
+        self.grads["bias"] = dY_rows.sum(axis=0)  # db = Σ dY
+        return dY_rows.dot(self.weight).reshape(X.shape) if input_grad else None  # dX = dY W
 
     def get_config(self):
         return {"in_features": self.in_features, "out_features": self.out_features}

@@ -125,3 +125,66 @@ class BatchNorm2d(BatchNorm1d):
         dY = self._checked_grad(grad_output, shape)
         dX = super().backward(dY.transpose(0, 2, 3, 1).reshape(-1, c))
         return dX.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+
+
+class LayerNorm(Layer):
+    """Layer normalization: standardize each sample's features (the last axis), then scale and shift them.
+
+    Forward:  μ = mean(x), σ² = var(x) over the last axis of each row x (biased),
+              x̂ = (x − μ) / √(σ² + ε),   y = γ ⊙ x̂ + β
+    Backward: dγ = Σ dY ⊙ X̂,   dβ = Σ dY   (sums over every axis but the last),   dx̂ = dy ⊙ γ,
+              dx = (D·dx̂ − Σ_d dx̂ − x̂ ⊙ Σ_d(dx̂ ⊙ x̂)) / (D √(σ² + ε))     (per row, D = dim)
+    Shapes:   X (N, ..., dim) -> Y (N, ..., dim), e.g. (N, T, dim) for sequences;  γ = weight (dim,), β = bias (dim,).
+
+    The same in training and inference: there are no running statistics. Parameters as
+    torch.nn.LayerNorm(dim): ``weight`` and ``bias`` load from it by name.
+
+    Args:
+        dim: D, the size of the last axis.
+        eps: ε added to the variance (default 1e-5).
+        dtype: float type of the parameters (default float32).
+
+    Example:
+        >>> LayerNorm(2, dtype=np.float64).forward(np.array([[1.0, 3.0]]))   # μ = 2, σ² = 1
+        array([[-0.999995,  0.999995]])
+    """
+
+    def __init__(self, dim, eps=1e-5, *, dtype=np.float32):
+        super().__init__()
+        self.dim = positive_int("LayerNorm", "dim", dim)
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps <= 1:
+            raise ValueError(f"LayerNorm: eps must be a number in the range (0, 1]. Received: eps={eps!r}")
+        self.eps = float(eps)
+        dtype = float_dtype("LayerNorm", dtype)
+        self.params = {"weight": np.ones(self.dim, dtype), "bias": np.zeros(self.dim, dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self._cache = None
+
+    def output_shape(self, input_shape):
+        if input_shape[-1] != self.dim:
+            raise ValueError(f"{self!r}: expects {self.dim} features on the last axis, but receives shape {tuple(input_shape)}")
+        return tuple(input_shape)
+
+    def forward(self, x, training=False):
+        x = as_array(x, self)
+        if x.ndim < 2 or x.shape[-1] != self.dim:
+            raise ValueError(f"{self!r}: expected input of shape (N, ..., {self.dim}), got {x.shape}")
+        mean, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+        inv_std = 1 / np.sqrt(var + self.eps)
+        x_hat = (x - mean) * inv_std
+        self._cache = (x_hat, inv_std)
+        return x_hat * self.params["weight"] + self.params["bias"]
+
+    def backward(self, grad_output):
+        x_hat, inv_std = self._cached(self._cache)
+        grad_output = self._checked_grad(grad_output, x_hat.shape)
+        leading = tuple(range(grad_output.ndim - 1))
+        self.grads["weight"] = (grad_output * x_hat).sum(axis=leading)
+        self.grads["bias"] = grad_output.sum(axis=leading)
+        d_x_hat = grad_output * self.params["weight"]
+        d = self.dim
+        return (d * d_x_hat - d_x_hat.sum(axis=-1, keepdims=True)
+                - x_hat * (d_x_hat * x_hat).sum(axis=-1, keepdims=True)) * (inv_std / d)
+
+    def get_config(self):
+        return {"dim": self.dim, "eps": self.eps}

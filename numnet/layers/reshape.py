@@ -22,6 +22,11 @@ class Flatten(Layer):
         self._X = None
 
     def output_shape(self, input_shape):
+        if None in input_shape:
+            raise ValueError(
+                f"{self!r}: cannot flatten per-sample shape {tuple(input_shape)}, whose None is a length known only "
+                "from the data (a sequence after an Embedding); give the Sequential a fixed input_shape=(T,)"
+            )
         return (int(np.prod(input_shape)),)
 
     def forward(self, x, training=False):

@@ -129,3 +129,57 @@ def test_constant_initializer():
 
     layer = Dense(3, 2, init=constant(1.0))
     np.testing.assert_array_equal(layer.weight, np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 5), (3, 4, 5), (2, 3, 2, 5)])
+def test_sequences_map_over_the_last_axis(shape):
+    # Y = X Wᵀ + b at every leading index; dW and db sum over all of them
+    rng = np.random.default_rng(0)
+    layer = Dense(5, 3, rng=1, dtype=np.float64)
+    x = rng.normal(size=shape)
+    upstream = rng.normal(size=(*shape[:-1], 3))
+    y = layer.forward(x)
+    assert y.shape == (*shape[:-1], 3)
+    np.testing.assert_allclose(y, x @ layer.weight.T + layer.bias, rtol=1e-13, atol=1e-14)
+    dx = layer.backward(upstream)
+    np.testing.assert_allclose(dx, upstream @ layer.weight, rtol=1e-13, atol=1e-14)
+    rows, grad_rows = x.reshape(-1, 5), upstream.reshape(-1, 3)
+    np.testing.assert_allclose(layer.grads["weight"], grad_rows.T @ rows, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(layer.grads["bias"], grad_rows.sum(axis=0), rtol=1e-13, atol=1e-14)
+    assert gradcheck(layer, x).max_error < 1e-6
+    # a 2-D batch afterwards takes the 2-D path again
+    layer.forward(x.reshape(-1, 5))
+    assert layer.backward(grad_rows).shape == (len(rows), 5)
+
+
+def test_sequences_match_torch_linear():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        layer = Dense(7, 5, rng=1, dtype=dtype)
+        x = rng.normal(size=(4, 6, 7)).astype(dtype)
+        upstream = rng.normal(size=(4, 6, 5)).astype(dtype)
+        linear = torch.nn.Linear(7, 5, dtype=getattr(torch, np.dtype(dtype).name))
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(layer.weight))
+            linear.bias.copy_(torch.from_numpy(layer.bias))
+        xt = torch.from_numpy(x).requires_grad_()
+        yt = linear(xt)
+        yt.backward(torch.from_numpy(upstream))
+        y = layer.forward(x)
+        assert y.dtype == dtype
+        np.testing.assert_allclose(y, yt.detach().numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(layer.backward(upstream), xt.grad.numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(layer.grads["weight"], linear.weight.grad.numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(layer.grads["bias"], linear.bias.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_sequence_shapes_and_errors():
+    layer = Dense(4, 2, rng=0)
+    assert layer.output_shape((7, 4)) == (7, 2)
+    assert layer.output_shape((None, 4)) == (None, 2)
+    with pytest.raises(ValueError, match=r"expects 4 features per sample, but the layer before it outputs shape \(7, 3\); add a Flatten layer"):
+        layer.output_shape((7, 3))
+    layer.forward(np.ones((2, 3, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"expected grad_output of shape \(2, 3, 2\), got \(2, 2\)"):
+        layer.backward(np.ones((2, 2), dtype=np.float32))

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from numnet import Sequential, gradcheck
-from numnet.layers import BatchNorm1d, Dense
+from numnet.layers import BatchNorm1d, Dense, LayerNorm
 
 
 @pytest.mark.parametrize("shape", [(2, 3), (7, 5), (32, 4)])
@@ -75,3 +75,75 @@ def test_matches_torch(training, dtype, tol):
     np.testing.assert_allclose(layer.grads["bias"], bias.grad.numpy(), rtol=tol, atol=tol)
     np.testing.assert_allclose(layer.buffers["running_mean"], running_mean.numpy(), rtol=tol, atol=tol)
     np.testing.assert_allclose(layer.buffers["running_var"], running_var.numpy(), rtol=tol, atol=tol)
+
+
+LAYER_NORM_SHAPES = [(1, 1, 4), (2, 3), (3, 5, 6), (2, 1, 3, 5)]
+
+
+@pytest.mark.parametrize("shape", LAYER_NORM_SHAPES)
+def test_layer_norm_gradcheck(shape):
+    rng = np.random.default_rng(0)
+    layer = LayerNorm(shape[-1])
+    layer.params["weight"][...] = rng.uniform(0.5, 2, shape[-1])
+    layer.params["bias"][...] = rng.normal(size=shape[-1])
+    result = gradcheck(layer, rng.normal(size=shape) * 3 + 1)
+    assert result.max_error < 1e-6, str(result)
+
+
+def test_layer_norm_hand_worked():
+    # one row [1, 3]: μ = 2, σ² = 1, x̂ = ±1/√(1 + ε); with γ = [2, 1], β = [0, 5]: y = [−2/√(1 + ε), 5 + 1/√(1 + ε)].
+    # dY = [1, 0]: dγ = [x̂₁, 0], dβ = [1, 0], dx̂ = [2, 0]; with D = 2, Σ dx̂ = 2, Σ dx̂ ⊙ x̂ = −2/√(1 + ε):
+    # dx = (2·[2, 0] − 2 − x̂ ⊙ (−2/√(1 + ε))) / (2 √(1 + ε)) = ([2, −2] − 2/(1 + ε)·[1, −1]) / (2 √(1 + ε))
+    s = np.sqrt(1 + 1e-5)
+    layer = LayerNorm(2, dtype=np.float64)
+    layer.params["weight"][...] = [2, 1]
+    layer.params["bias"][...] = [0, 5]
+    np.testing.assert_allclose(layer.forward(np.array([[1.0, 3.0]])), [[-2 / s, 5 + 1 / s]], rtol=1e-14)
+    dx = layer.backward(np.array([[1.0, 0.0]]))
+    np.testing.assert_allclose(dx, [[(2 - 2 / s**2) / (2 * s), (-2 + 2 / s**2) / (2 * s)]], rtol=1e-9)
+    np.testing.assert_allclose(layer.grads["weight"], [-1 / s, 0], rtol=1e-14)
+    np.testing.assert_allclose(layer.grads["bias"], [1, 0], rtol=1e-14)
+
+
+@pytest.mark.parametrize("shape", LAYER_NORM_SHAPES)
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 2e-5)])
+def test_layer_norm_matches_torch(shape, dtype, tol):
+    # float32: the layer and torch sum the last axis in different orders; their rounding differs by a few ulps
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    dim = shape[-1]
+    reference = torch.nn.LayerNorm(dim, dtype=getattr(torch, np.dtype(dtype).name))
+    with torch.no_grad():
+        reference.weight.copy_(torch.from_numpy(rng.uniform(0.5, 2, dim)))
+        reference.bias.copy_(torch.from_numpy(rng.normal(size=dim)))
+    layer = LayerNorm(dim, dtype=dtype)
+    for name, tensor in reference.named_parameters():
+        layer.params[name][...] = tensor.detach().numpy()
+    x = (rng.normal(size=shape) * 2 + 1).astype(dtype)
+    upstream = rng.normal(size=shape).astype(dtype)
+    xt = torch.from_numpy(x).requires_grad_()
+    yt = reference(xt)
+    yt.backward(torch.from_numpy(upstream))
+    y = layer.forward(x)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(layer.backward(upstream), xt.grad.numpy(), rtol=tol, atol=tol)
+    for name, tensor in reference.named_parameters():
+        np.testing.assert_allclose(layer.grads[name], tensor.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_layer_norm_errors_and_config():
+    with pytest.raises(ValueError, match="LayerNorm: dim must be a positive integer. Received: dim=0"):
+        LayerNorm(0)
+    with pytest.raises(ValueError, match=r"LayerNorm: eps must be a number in the range \(0, 1\]. Received: eps=-1"):
+        LayerNorm(3, eps=-1)
+    with pytest.raises(TypeError, match="LayerNorm: dtype must be a NumPy float type"):
+        LayerNorm(3, dtype=int)
+    layer = LayerNorm(3)
+    with pytest.raises(ValueError, match=r"LayerNorm\(dim=3, eps=1e-05\): expected input of shape \(N, ..., 3\), got \(2, 4\)"):
+        layer.forward(np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"expects 3 features on the last axis, but receives shape \(5, 4\)"):
+        layer.output_shape((5, 4))
+    assert layer.output_shape((None, 3)) == (None, 3)
+    assert layer.get_config() == {"dim": 3, "eps": 1e-5}
+    assert layer.params["weight"].dtype == np.float32 and set(layer.params) == {"weight", "bias"}

@@ -1,0 +1,160 @@
+"""Embeddings: learned vectors looked up by token index, and learned vectors added by position."""
+
+import numpy as np
+
+from .. import initializers
+from ._checks import float_dtype, positive_int
+from .base import Layer, as_array
+
+
+def scatter_add_rows(shape, indices, rows, dtype):
+    """A zero array of ``shape`` with every row of ``rows`` added at its index: out[indices[k]] += rows[k].
+
+    An index may repeat (the same token twice in a batch): its rows must all be summed, which
+    ``out[indices] += rows`` would not do (it keeps only one of them). np.add.at sums them all.
+    """
+    out = np.zeros(shape, dtype=dtype)
+    np.add.at(out, indices.reshape(-1), rows.reshape(-1, shape[-1]))
+    return out
+
+
+class Embedding(Layer):
+    """A lookup table of learned vectors: token index i -> row i of W.
+
+    Forward:  Y[n, t] = W[X[n, t]]
+    Backward: dW[i] = Σ over every (n, t) with X[n, t] = i of dY[n, t]   (rows never looked up get 0);
+              dX: none. The indices are not differentiable, so ``backward`` returns None and an
+              Embedding must be the first layer of a model.
+    Shapes:   X (N, T) integer indices in [0, num_embeddings) -> Y (N, T, dim);  W = weight (num_embeddings, dim).
+
+    X may hold integers, or floats with integer values (Sequential.fit and predict cast their input to
+    the model's dtype; float32 holds every integer up to 2²⁴ exactly). The weights start as N(0, 1),
+    as torch.nn.Embedding's, and ``weight`` loads from torch.nn.Embedding(num_embeddings, dim) by name.
+
+    Args:
+        num_embeddings: size of the vocabulary.
+        dim: length of each vector.
+        rng: a seed or numpy.random.Generator for the initial weights (None: fresh entropy).
+        dtype: float type of the weights, float32 by default; float64 for gradient checks.
+
+    Example:
+        >>> layer = Embedding(10, 4, rng=0)
+        >>> layer.forward(np.array([[1, 2, 1]])).shape
+        (1, 3, 4)
+    """
+
+    #: a sequence of any length T: None stands for a size known only from the data
+    input_shape = (None,)
+
+    def __init__(self, num_embeddings, dim, *, rng=None, dtype=np.float32):
+        super().__init__()
+        self.num_embeddings = positive_int("Embedding", "num_embeddings", num_embeddings)
+        self.dim = positive_int("Embedding", "dim", dim)
+        dtype = float_dtype("Embedding", dtype)
+        weight = initializers.as_generator(rng).standard_normal((self.num_embeddings, self.dim)).astype(dtype)
+        self.params = {"weight": weight}
+        self.grads = {"weight": np.zeros_like(weight)}
+        self._indices = None
+
+    @property
+    def weight(self):
+        return self.params["weight"]
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 1:
+            raise ValueError(f"{self!r}: expects a sequence of token indices (T,) per sample, but receives shape {tuple(input_shape)}")
+        return (*input_shape, self.dim)
+
+    def _as_indices(self, x):
+        """x checked to be a batch (N, T) of integer indices in [0, num_embeddings), as an intp array."""
+        x = np.asarray(x)
+        if x.dtype.kind not in "iuf":
+            raise TypeError(f"{self!r}: expected integer token indices, received dtype {x.dtype}")
+        if x.ndim != 2:
+            raise ValueError(f"{self!r}: expected token indices of shape (N, T), got {x.shape}")
+        if x.size == 0:
+            raise ValueError(f"{self!r}: expected at least one token, got shape {x.shape}")
+        if x.dtype.kind == "f" and not np.array_equal(x, np.floor(x)):  # NaN fails this, ±inf the range check below
+            raise ValueError(f"{self!r}: expected integer token indices, got non-integer values such as {x[x != np.floor(x)][0]}")
+        low, high = x.min(), x.max()
+        if low < 0 or high >= self.num_embeddings:
+            raise ValueError(
+                f"{self!r}: token indices must be in the range [0, {self.num_embeddings - 1}], "
+                f"got indices from {low:g} to {high:g}"
+            )
+        return x.astype(np.intp, copy=False)
+
+    def forward(self, x, training=False):
+        self._indices = self._as_indices(x)
+        return self.weight[self._indices]  # Y[n, t] = W[X[n, t]]
+
+    def backward(self, grad_output):
+        indices = self._cached(self._indices)
+        grad_output = self._checked_grad(grad_output, (*indices.shape, self.dim))
+        self.grads["weight"] = scatter_add_rows(self.weight.shape, indices, grad_output, np.result_type(self.weight, grad_output))
+        return None  # the indices have no gradient
+
+    def get_config(self):
+        return {"num_embeddings": self.num_embeddings, "dim": self.dim}
+
+
+class PositionalEmbedding(Layer):
+    """Learned positional embeddings: adds a learned vector for each position t to every sequence.
+
+    Forward:  Y[n, t] = X[n, t] + P[t]           (P = weight, its first T rows used)
+    Backward: dX = dY,   dP[t] = Σₙ dY[n, t] for t < T,   dP[t] = 0 for t ≥ T
+    Shapes:   X (N, T, dim) -> Y (N, T, dim), T ≤ max_len;  P = weight (max_len, dim).
+
+    Put it after an Embedding: Embedding(vocabulary, dim) then PositionalEmbedding(max_len, dim).
+    The table starts as N(0, 1), like Embedding's, so tokens and positions start on the same scale.
+
+    Args:
+        max_len: the longest sequence the layer accepts.
+        dim: the feature size of the sequences.
+        rng: a seed or numpy.random.Generator for the initial table (None: fresh entropy).
+        dtype: float type of the table (default float32).
+    """
+
+    def __init__(self, max_len, dim, *, rng=None, dtype=np.float32):
+        super().__init__()
+        self.max_len = positive_int("PositionalEmbedding", "max_len", max_len)
+        self.dim = positive_int("PositionalEmbedding", "dim", dim)
+        dtype = float_dtype("PositionalEmbedding", dtype)
+        weight = initializers.as_generator(rng).standard_normal((self.max_len, self.dim)).astype(dtype)
+        self.params = {"weight": weight}
+        self.grads = {"weight": np.zeros_like(weight)}
+        self._shape = None
+
+    @property
+    def weight(self):
+        return self.params["weight"]
+
+    def output_shape(self, input_shape):
+        steps = input_shape[0] if len(input_shape) == 2 else None
+        if len(input_shape) != 2 or input_shape[1] != self.dim or (steps is not None and steps > self.max_len):
+            raise ValueError(
+                f"{self!r}: expects sequences of shape (T, {self.dim}) with T ≤ {self.max_len}, "
+                f"but receives shape {tuple(input_shape)}"
+            )
+        return tuple(input_shape)
+
+    def forward(self, x, training=False):
+        x = as_array(x, self)
+        if x.ndim != 3 or x.shape[2] != self.dim:
+            raise ValueError(f"{self!r}: expected input of shape (N, T, {self.dim}), got {x.shape}")
+        if x.shape[1] > self.max_len:
+            raise ValueError(f"{self!r}: sequences may have at most max_len={self.max_len} positions, got T={x.shape[1]}")
+        self._shape = x.shape
+        return x + self.weight[: x.shape[1]]
+
+    def backward(self, grad_output):
+        shape = self._cached(self._shape)
+        grad_output = self._checked_grad(grad_output, shape)
+        t = shape[1]
+        grad_weight = np.zeros_like(self.weight, dtype=np.result_type(self.weight, grad_output))
+        grad_weight[:t] = grad_output.sum(axis=0)
+        self.grads["weight"] = grad_weight
+        return grad_output
+
+    def get_config(self):
+        return {"max_len": self.max_len, "dim": self.dim}

@@ -1,0 +1,121 @@
+"""Residual connections: a block of layers whose output is added back onto its input."""
+
+from collections.abc import MutableMapping
+
+from .activations import LeakyReLU, ReLU
+from .base import Layer, WeightedLayer, as_array
+
+
+class FlatView(MutableMapping):
+    """The ``params``, ``grads`` or ``buffers`` of a list of layers seen as one dict, "<index>.<key>" -> array.
+
+    Nothing is copied: reading "1.weight" returns ``layers[1].params["weight"]`` itself, as it is at that
+    moment (so gradients a backward pass has just replaced are seen at once), and assigning to it
+    replaces the entry in the inner layer's own dict.
+    """
+
+    def __init__(self, layers, attribute):
+        self._layers = layers
+        self._attribute = attribute
+
+    def _split(self, name):
+        index, _, key = str(name).partition(".")
+        if not index.isdigit() or int(index) >= len(self._layers) or key not in getattr(self._layers[int(index)], self._attribute):
+            raise KeyError(name)
+        return getattr(self._layers[int(index)], self._attribute), key
+
+    def __getitem__(self, name):
+        group, key = self._split(name)
+        return group[key]
+
+    def __setitem__(self, name, value):
+        group, key = self._split(name)  # only existing entries: a new key would belong to no layer
+        group[key] = value
+
+    def __delitem__(self, name):
+        raise TypeError(f"the {self._attribute} of a Residual block's layers cannot be deleted")
+
+    def __iter__(self):
+        for index, layer in enumerate(self._layers):
+            for key in getattr(layer, self._attribute):
+                yield f"{index}.{key}"
+
+    def __len__(self):
+        return sum(len(getattr(layer, self._attribute)) for layer in self._layers)
+
+    def __repr__(self):
+        return repr(dict(self))
+
+
+class Residual(Layer):
+    """A residual block: the input plus what a list of layers makes of it.
+
+    Forward:  Y = X + f(X),   f = fₖ ∘ … ∘ f₁ the layers run in order
+    Backward: dX = dY + f₁ᵀ(…fₖᵀ(dY)),  each fᵢᵀ the backward of layer i; the layers store their own
+              parameter gradients as they go.
+    Shapes:   X (N, ...) -> Y (N, ...), the same shape: f must keep it, e.g. (N, T, dim) -> (N, T, dim).
+
+    ``params``, ``grads`` and ``buffers`` are the inner layers', named "<inner index>.<key>" ("0.weight",
+    "1.in_proj_weight"): the same arrays, read through (see FlatView), so optimizers and weight
+    files treat a block like any other layer and see its name "<block index>.<inner index>.<key>".
+    As in Sequential, a Dense with init="auto" followed by a ReLU inside the block starts He-normal.
+
+    A pre-norm transformer block is two of them:
+        Residual([LayerNorm(dim), MultiHeadSelfAttention(dim, heads, causal=True)]),
+        Residual([LayerNorm(dim), Dense(dim, 4 * dim), ReLU(), Dense(4 * dim, dim)])
+
+    Args:
+        layers: the layers of f, in order (a list of numnet layers, at least one).
+    """
+
+    def __init__(self, layers):
+        super().__init__()
+        if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
+            raise TypeError(f"Residual expects a list of layers. Received: {type(layers).__name__}")
+        if not layers:
+            raise ValueError("Residual expects at least one layer. Received: layers=[]")
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"Residual: item {index} must be a numnet layer (Dense, LayerNorm, ...). "
+                    f"Received: {layer!r} of type {type(layer).__name__}"
+                )
+        self.layers = list(layers)
+        for layer, after in zip(self.layers, self.layers[1:]):
+            if isinstance(layer, WeightedLayer) and isinstance(after, (ReLU, LeakyReLU)):
+                layer.adopt_activation("he_normal")
+        self.params = FlatView(self.layers, "params")
+        self.grads = FlatView(self.layers, "grads")
+        self.buffers = FlatView(self.layers, "buffers")
+        self._shape = None
+
+    def output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+        if shape != tuple(input_shape):
+            raise ValueError(f"{self!r}: its layers turn shape {tuple(input_shape)} into {shape}; a residual block must keep the shape")
+        return shape
+
+    def forward(self, x, training=False):
+        x = as_array(x, self)
+        y = x
+        for layer in self.layers:
+            y = layer.forward(y, training=training)
+        if y.shape != x.shape:
+            raise ValueError(f"{self!r}: its layers turn input of shape {x.shape} into {y.shape}; a residual block must keep the shape")
+        self._shape = x.shape
+        return x + y  # Y = X + f(X)
+
+    def backward(self, grad_output):
+        grad_output = self._checked_grad(grad_output, self._cached(self._shape))
+        grad = grad_output
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad_output + grad  # dX = dY + fᵀ(dY)
+
+    def get_config(self):
+        return {"layers": [{"type": type(layer).__name__, "config": layer.get_config()} for layer in self.layers]}
+
+    def __repr__(self):
+        return f"Residual([{', '.join(map(repr, self.layers))}])"
