@@ -51,7 +51,7 @@ def _import_onnx():
     except ImportError:
         raise ModuleNotFoundError(
             f"ONNX export and import need the onnx package, which is not installed. "
-            f"Install it with: pip install {ONNX_REQUIREMENT}  (or install numnet with its extra: pip install \"numnet[onnx]\")"
+            f"Install it with: pip install {ONNX_REQUIREMENT}  (numnet's \"onnx\" extra adds onnxruntime: pip install \".[onnx]\" in its source folder)"
         ) from None
     return onnx
 
@@ -261,8 +261,9 @@ BATCH = 2**31 - 1
 class _ChainReader:
     """Walks an ONNX graph's nodes in order, turning each operator on the chain into numnet layers.
 
-    ``shape`` is the per-sample shape of the chain's current tensor ``current`` (None for an unknown
-    axis); ``constants`` holds initializers, Constant outputs and folded shape arithmetic.
+    ``current`` names the chain's latest tensor; ``shapes`` maps each chain tensor to its per-sample
+    shape (None for an axis not known); ``constants`` holds initializers, Constant outputs and folded
+    shape arithmetic. Each ``read_<Op>`` appends the layers for one node and returns its output's shape.
     """
 
     def __init__(self, onnx, proto, label):
@@ -418,7 +419,7 @@ class _ChainReader:
         raise self.fail(f"the operator {op} on constants is not supported (numnet computes only shape arithmetic: "
                         "Identity, Cast, Gather, Unsqueeze, Squeeze, Concat, Slice)", node)
 
-    # -- operators on the chain: each returns the per-sample output shape ---------------------------
+    # -- operators on the chain ------------------------------------------------------------------------
 
     def read_Gemm(self, node, attributes, shape):
         self.check(node, attributes, transA=([0], 0))
@@ -505,10 +506,9 @@ class _ChainReader:
         # the first axis must stay the batch: the batch size itself (from Shape, or the graph's fixed
         # one), or -1 with every other axis given
         keeps_batch = target and (target[0] in (BATCH, self.static_batch) or (target[0] == -1 and -1 not in target[1:]))
-        if keeps_batch:
-            rest = list(target[1:])
-        else:
+        if not keeps_batch:
             raise self.fail(f"Reshape to {self.shown(target)} is not supported: numnet keeps the batch axis first", node)
+        rest = list(target[1:])
         if rest.count(-1) == 1:
             known = math.prod(d for d in rest if d != -1)
             rest[rest.index(-1)] = size // known if known and size % known == 0 else -1
