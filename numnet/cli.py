@@ -79,6 +79,14 @@ def build_parser():
 
     summary = commands.add_parser("summary", help="the architecture and parameter counts of a model file")
     summary.add_argument("model", help="a model file")
+
+    from .onnx import DEFAULT_OPSET
+
+    export = commands.add_parser("export", help="write a model file as ONNX (needs the onnx package)",
+                                 description="Write a numnet model file as an ONNX model, for onnxruntime and other ONNX tools.")
+    export.add_argument("model", help="a model file")
+    export.add_argument("output", help="the .onnx file to write")
+    export.add_argument("--opset", type=_positive_int, default=DEFAULT_OPSET, help="ONNX opset, 13 or newer (default: %(default)s)")
     return parser
 
 
@@ -135,6 +143,14 @@ def _summary(args):
             print(f"{key}: {model.metadata[key]}")
 
 
+def _export(args):
+    from .onnx import export
+    from .serialization import load_model
+
+    export(load_model(args.model), args.output, opset=args.opset)
+    print(f"Wrote {args.output} (ONNX opset {args.opset}, input 'input', output 'output')")
+
+
 def main(argv=None):
     """Entry point of the console script; returns the exit status (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
@@ -144,10 +160,11 @@ def main(argv=None):
             parser.error("--resume RUN_DIR already names the run folder; leave out --out")
         if args.early_stopping < 0:
             parser.error(f"--early-stopping expects a non-negative number of epochs, got {args.early_stopping}")
-    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary}
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary, "export": _export}
     try:
         handlers[args.command](args)
-    except (ValueError, OSError, FloatingPointError) as error:  # DatasetError and ModelFormatError are ValueErrors
+    # DatasetError and ModelFormatError are ValueErrors; an ImportError names the optional package to install
+    except (ValueError, OSError, FloatingPointError, ImportError) as error:
         print(f"numnet {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
