@@ -6,10 +6,11 @@
 """
 
 from .errors import DatasetError, ModelFormatError
+from .explain import explain
 from .gradient_check import gradcheck
 from .model import History, Sequential
 from .serialization import load_model as load
 
 __version__ = "0.1.0"
 
-__all__ = ["Sequential", "History", "gradcheck", "load", "ModelFormatError", "DatasetError", "__version__"]
+__all__ = ["Sequential", "History", "gradcheck", "explain", "load", "ModelFormatError", "DatasetError", "__version__"]

@@ -77,6 +77,7 @@ def build_parser():
 
     summary = commands.add_parser("summary", help="the architecture and parameter counts of a model file")
     summary.add_argument("model", help="a model file")
+    _add_explain(commands)
     return parser
 
 
@@ -145,6 +146,34 @@ def _summary(args):
             print(f"{key}: {model.metadata[key]}")
 
 
+def _add_explain(commands):
+    explain = commands.add_parser(
+        "explain", help="the chain rule for one weight, factor by factor, with numbers",
+        description="Write out dL/dw for one parameter and one input as the texts do by hand: every factor's formula "
+                    "and value, their product, the backward pass and a finite difference, and the update.")
+    explain.add_argument("model", nargs="?", help="a model file written by numnet train")
+    explain.add_argument("--example", choices=["gender"], help="the texts' worked example instead of a model file")
+    explain.add_argument("--image", help="a picture of one digit (prepared as numnet predict does)")
+    explain.add_argument("--input", metavar="VALUES", help="instead of --image, numbers separated by commas, e.g. 0.5,1.0")
+    explain.add_argument("--label", help="the target: the class of the picture, or target values such as 1 or 0,1")
+    explain.add_argument("--param", help="<layer>.<key>[i, j], e.g. 1.weight[3,17] (default: the first Dense weight [0, 0])")
+    explain.add_argument("--loss", choices=["mse", "cross-entropy", "binary-cross-entropy"],
+                         help="default: cross-entropy for a model ending in a Dense layer of several outputs, else mse")
+    explain.add_argument("--lr", type=_positive_float, default=0.1, help="η of the update shown (default: %(default)s)")
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _explain(args):
+    from .explain import EXAMPLES, explain_model_file
+
+    if args.example:
+        result = EXAMPLES[args.example]()
+    else:
+        result = explain_model_file(args.model, image=args.image, values=args.input, label=args.label, param=args.param,
+                                    lr=args.lr, loss=args.loss)
+    print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else result)
+
+
 def main(argv=None):
     """Entry point of the console script; returns the exit status (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
@@ -154,7 +183,9 @@ def main(argv=None):
             parser.error("--resume RUN_DIR already names the run folder; leave out --out")
         if args.early_stopping < 0:
             parser.error(f"--early-stopping expects a non-negative number of epochs, got {args.early_stopping}")
-    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary}
+    if args.command == "explain" and (args.example is None) == (args.model is None):
+        parser.error("explain needs a model file or --example gender (one of the two)")
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary, "explain": _explain}
     try:
         handlers[args.command](args)
     except (ValueError, OSError, FloatingPointError) as error:  # DatasetError and ModelFormatError are ValueErrors
