@@ -64,6 +64,8 @@ def build_parser():
     train.add_argument("--out", help="run folder (default: runs/<date-time>)")
     train.add_argument("--data-dir", help="folder holding the MNIST / Fashion-MNIST files (or set NUMNET_DATA)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument("--diagnose", action="store_true",
+                       help="record per-layer statistics, warn in plain words when training goes wrong (diagnostics.csv/.txt/.png)")
 
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class precision and recall, confusion matrix")
     evaluate.add_argument("model", help="a model file written by numnet train")
@@ -91,6 +93,7 @@ def _train(args):
         optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
         schedule=args.schedule, early_stopping=args.early_stopping, augment=args.augment, epochs=args.epochs,
         batch_size=args.batch_size, seed=args.seed, data_dir=args.data_dir, out=args.out, verbose=0 if args.quiet else 1,
+        diagnose=args.diagnose,
     )
     if args.resume:
         saved = saved_config(args.resume)
