@@ -100,7 +100,7 @@ def _train(args):
         if saved is not None:
             print(f"Resuming the run in {args.resume} with its saved settings.")
             config = saved
-        config = dataclasses.replace(config, out=args.resume, verbose=0 if args.quiet else 1)
+        config = dataclasses.replace(config, out=args.resume, verbose=0 if args.quiet else 1, diagnose=args.diagnose)
     result = train(config, resume=bool(args.resume))
     state = "stopped early (Ctrl-C)" if result.interrupted else "done"
     print(f"Training {state} in {result.seconds:.1f} s. Test accuracy: {result.test_accuracy:.2%} on {config.dataset}")

@@ -98,8 +98,14 @@ def parse_param(model, name):
         raise ValueError(f"param must look like '<layer>.<key>[i, j]', e.g. '0.weight[0, 0]'. Received: {name!r}. Valid: {valid}")
     layer_index, key = int(match.group(1)), match.group(2)
     index = tuple(int(part) for part in match.group(3).split(","))
-    if layer_index >= len(model.layers) or key not in model.layers[layer_index].params:
-        raise ValueError(f"the model has no parameter {layer_index}.{key} (in {name!r}). Valid: {valid}")
+    if layer_index >= len(model.layers):
+        raise ValueError(f"the model has no layer {layer_index} (in {name!r}): its layers are 0..{len(model.layers) - 1}. "
+                         f"Valid: {valid}")
+    if key not in model.layers[layer_index].params:
+        layer = model.layers[layer_index]
+        has = f"whose parameters are {', '.join(layer.params)}" if layer.params else "which has no parameters"
+        raise ValueError(f"the model has no parameter {layer_index}.{key} (in {name!r}): layer {layer_index} is {layer!r}, "
+                         f"{has}. Valid: {valid}")
     shape = model.layers[layer_index].params[key].shape
     if len(index) != len(shape) or any(i >= size for i, size in zip(index, shape)):
         raise ValueError(
@@ -262,7 +268,10 @@ class _TextsNames(_LayerNames):
         return i + 1 if isinstance(i, int) else i
 
     def input(self, block, j):
-        return f"{'x' if block.dense == self.first_dense else 'h'}{self._number(j)}"
+        return self._input_name(block.dense, j)
+
+    def _input_name(self, dense, j):
+        return f"{'x' if dense == self.first_dense else 'h'}{self._number(j)}"
 
     def input_vector(self, block):
         return "x" if block.dense == self.first_dense else "h"
@@ -286,13 +295,10 @@ class _TextsNames(_LayerNames):
 
     def weight(self, dense, i, j):
         if not (isinstance(i, int) and isinstance(j, int)):  # inside a sum: name the weight by its two ends
-            return f"w({self.input(self._block_of(dense), j)}→{self._name(dense, i)})"
+            return f"w({self._input_name(dense, j)}→{self._name(dense, i)})"
         if dense == self.first_dense:
             return f"w{i * self.n_in + j + 1}"
         return f"w{self.n_in * self.n_hidden + i * self.n_hidden + j + 1}"
-
-    def _block_of(self, dense):
-        return _Block(dense)
 
     def weight_matrix(self, dense):
         return "W_o" if dense == self.last_dense else "W_h"
@@ -492,17 +498,34 @@ def _target_row(loss, y, classes):
 
 
 def _loss_gradient(loss, y_hat, y):
-    """∂L/∂ŷ for one sample, from the loss's formula, and that formula as text."""
+    """∂L/∂ŷ for one sample from the loss's formula, and that formula as text for entry k (None: the vector)."""
     m = y_hat.size
+
+    def names(k):
+        return ("ŷ", "y") if k is None or m == 1 else (f"ŷ[{k}]", f"y[{k}]")
+
+    def per_output(text):
+        return text if m == 1 else f"({text}) / {m}"
+
     if isinstance(loss, MSE):
-        formula = "−2(y − ŷ)" if m == 1 else f"2(ŷ − y)/{m}"
+        def formula(k):
+            out, target = names(k)
+            return f"−2({target} − {out})" if m == 1 else f"2({out} − {target}) / {m}"
+
         return 2 * (y_hat - y) / m, formula
     if isinstance(loss, CrossEntropy):
-        return softmax(y_hat) - y, "p − y, p = softmax(ŷ)"
+        return softmax(y_hat) - y, lambda k: "p − y, p = softmax(ŷ)" if k is None else f"p[{k}] − y[{k}]"
     if isinstance(loss, BinaryCrossEntropy) and loss.from_logits:
-        return (sigmoid(y_hat) - y) / m, "σ(ŷ) − y" if m == 1 else f"(σ(ŷ) − y)/{m}"
+        def formula(k):
+            out, target = names(k)
+            return per_output(f"σ({out}) − {target}")
+
+        return (sigmoid(y_hat) - y) / m, formula
     if isinstance(loss, BinaryCrossEntropy):
-        formula = "(ŷ − y) / (ŷ(1 − ŷ))" + ("" if m == 1 else f" / {m}")
+        def formula(k):
+            out, target = names(k)
+            return per_output(f"({out} − {target}) / ({out}(1 − {out}))")
+
         return (y_hat - y) / np.maximum(y_hat * (1 - y_hat), 1e-12) / m, formula
     raise ValueError(f"explain knows the formulas of MSE, CrossEntropy and BinaryCrossEntropy. Received: {loss!r}")
 
@@ -577,15 +600,13 @@ def _vector_summary(vector):
     return f"{counted}; largest {_largest(vector)}"
 
 
-def _forward_steps(model, blocks, p, i, j, key, names, loss, y_row, y_raw, value, single_path):
+def _forward_steps(model, blocks, i, names, loss, y_row, y_raw, value, single_path):
     steps = []
     for number, block in enumerate(blocks):
         unit = i if number == 0 else 0
         last = number == len(blocks) - 1
         if number == 0 or single_path:
             steps.append(_unit_step(model, block, unit, names, last))
-        elif last:
-            steps.append(Step(names.unit_vector(block.dense), _block_formula(model, block, names), _vector_summary(block.a)))
         else:
             steps.append(Step(names.unit_vector(block.dense), _block_formula(model, block, names), _vector_summary(block.a)))
     output = blocks[-1].a
@@ -616,12 +637,11 @@ def _unit_step(model, block, i, names, last):
     else:
         formula = f"Σⱼ {names.weight(block.dense, i, 'j')}·{names.input(block, 'j')} + {names.bias(block.dense, i)}"
         numbers = f"{fan_in} terms"
-    if not block.activations or any(isinstance(model.layers[k], Softmax) for k in block.activations):
-        wrapped = formula
-        if block.activations:
-            return Step(symbol, f"softmax({names.z_vector(block.dense)})[{i}], {names.z(block.dense, i)} = {formula}",
-                        numbers, block.a[i])
-        return Step(symbol, wrapped, numbers, block.a[i])
+    if not block.activations:
+        return Step(symbol, formula, numbers, block.a[i])
+    if not block.elementwise:
+        return Step(symbol, f"softmax({names.z_vector(block.dense)})[{i}], {names.z(block.dense, i)} = {formula}",
+                    numbers, block.a[i])
     f = [_symbol(model.layers[k]) for k in block.activations]
     for name in f:
         formula = f"{name}({formula})"
@@ -696,9 +716,9 @@ def explain(model, x, y, *, loss, param="0.weight[0, 0]", lr=0.1, notation="auto
     ]
     if not isinstance(names, _TextsNames):
         header.append("  z⁽ˡ⁾ = W⁽ˡ⁾a + b⁽ˡ⁾ is layer l's output, a⁽ˡ⁾ = f(z⁽ˡ⁾) the activation after it, δ⁽ˡ⁾ = ∂L/∂z⁽ˡ⁾")
-    forward = _forward_steps(model64, blocks, p, i, j, key, names, loss, y_row, y, t.loss, single_path)
+    forward = _forward_steps(model64, blocks, i, names, loss, y_row, y, t.loss, single_path)
     if single_path:
-        chain, chain_formula, paths = _single_path(model64, blocks, i, j, key, w, names, g, g_formula, loss)
+        chain, chain_formula, paths = _single_path(model64, blocks, i, j, key, w, names, g, g_formula)
     else:
         chain, chain_formula, paths = _many_paths(model64, blocks, i, j, key, w, names, g, g_formula, loss)
     backward = float(t[layer_index].grads[key][index])
@@ -730,18 +750,15 @@ def _pixel(model, block, names, j):
     return f"pixel ({position[-2]}, {position[-1]}) "
 
 
-def _output_gradient_step(blocks, k, names, g, g_formula, loss):
-    last = blocks[-1]
-    unit = names.unit(last.dense, k)
-    if isinstance(loss, CrossEntropy):
-        return Step(f"∂L/∂{unit}", f"p[{k}] − y[{k}]", "", g[k])
-    return Step(f"∂L/∂{unit}", g_formula if g.size == 1 else g_formula.replace("ŷ", f"ŷ[{k}]").replace("y)", f"y[{k}])"), "", g[k])
+def _output_gradient_step(blocks, k, names, g, g_formula):
+    """∂L/∂ŷ[k] = its formula = its value."""
+    return Step(f"∂L/∂{names.unit(blocks[-1].dense, k)}", g_formula(k), "", g[k])
 
 
-def _single_path(model, blocks, i, j, key, w, names, g, g_formula, loss):
+def _single_path(model, blocks, i, j, key, w, names, g, g_formula):
     """The texts' form: ∂L/∂w = ∂L/∂ŷ · ∂ŷ/∂h1 · ∂h1/∂w, one factor per layer on the only path."""
     k = i if len(blocks) == 1 else 0
-    factors = [_output_gradient_step(blocks, k, names, g, g_formula, loss)]
+    factors = [_output_gradient_step(blocks, k, names, g, g_formula)]
     for position in range(len(blocks) - 1, 0, -1):
         block, before = blocks[position], blocks[position - 1]
         u = i if position == 1 else 0
@@ -776,7 +793,8 @@ def _many_paths(model, blocks, i, j, key, w, names, g, g_formula, loss):
             if isinstance(loss, CrossEntropy) and not block.activations:
                 formula = "p − y (softmax fused)"
             else:
-                formula = f"∂L/∂ŷ ⊙ {'·'.join(x + chr(39) for x in f)}({names.z_vector(block.dense)}), ∂L/∂ŷ = {g_formula}" if f else f"∂L/∂ŷ = {g_formula}"
+                derivative = f" ⊙ {'·'.join(name + chr(39) for name in f)}({names.z_vector(block.dense)})" if f else ""
+                formula = f"∂L/∂ŷ{derivative}, ∂L/∂ŷ = {g_formula(None)}"
         else:
             after = blocks[position + 1]
             formula = f"{names.weight_matrix(after.dense)}ᵀ{names.delta(after.dense)}"
@@ -806,8 +824,10 @@ def _many_paths(model, blocks, i, j, key, w, names, g, g_formula, loss):
             steps.append(Step(f"  k = {k}", f"{_operand(after.W[k, i])}·{_operand(after.delta[k])}", "", terms[k]))
         if terms.size > LARGEST_TERMS:
             steps.append(Step(f"  the other {terms.size - LARGEST_TERMS}", "their sum", "", paths["rest"]))
-    else:
-        steps.append(_output_gradient_step(blocks, i, names, g, g_formula, loss))
+    elif p.elementwise:
+        steps.append(_output_gradient_step(blocks, i, names, g, g_formula))
+    else:  # softmax in the last layer: δ[i] takes every output's ∂L/∂ŷ
+        steps.append(Step("∂L/∂ŷ", g_formula(None), _vector_summary(g)))
     delta_i = names.delta(p.dense, i)
     if p.elementwise:
         d = _derivative_text(model, p, names, i)

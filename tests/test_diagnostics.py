@@ -7,7 +7,7 @@ from numnet import Sequential
 from numnet.callbacks import Diagnostics as ExportedDiagnostics
 from numnet.datasets import load_digits_sample
 from numnet.diagnostics import Diagnostics, dead_fraction, saturated_fraction
-from numnet.layers import Dense, Flatten, ReLU, Sigmoid, Tanh
+from numnet.layers import Dense, Flatten, Sigmoid, Tanh
 from numnet.losses import CrossEntropy
 from numnet.optimizers import SGD, Adam
 from numnet.runs import TrainConfig, as_model_input, build_mlp, train

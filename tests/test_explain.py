@@ -149,9 +149,9 @@ def test_names_of_parameters_and_bad_names():
     valid = r"Valid: 0\.weight\[i, j\] \(i in 0\.\.3, j in 0\.\.4\); 0\.bias\[i\]"
     for bad, message in [
         ("weight[0, 0]", "must look like '<layer>.<key>\\[i, j\\]'"),
-        ("1.weight[0, 0]", "no parameter 1.weight"),
-        ("9.weight[0, 0]", "no parameter 9.weight"),
-        ("0.kernel[0, 0]", "no parameter 0.kernel"),
+        ("1.weight[0, 0]", r"no parameter 1.weight \(in '1.weight\[0, 0\]'\): layer 1 is Tanh\(\), which has no parameters"),
+        ("9.weight[0, 0]", r"no layer 9 \(in '9.weight\[0, 0\]'\): its layers are 0..6"),
+        ("0.kernel[0, 0]", "no parameter 0.kernel .* whose parameters are weight, bias"),
         ("0.weight[0]", r"has shape \(4, 5\), so it takes 2 indices with i in 0..3, j in 0..4"),
         ("0.weight[4, 0]", r"has shape \(4, 5\)"),
         ("0.bias[0, 0]", r"has shape \(4,\), so it takes 1 indices"),

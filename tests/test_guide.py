@@ -62,7 +62,7 @@ def run_console(body):
     return "".join(printed), "\n".join(shown)
 
 
-def run_page(path, tmp_path):
+def run_page(path):
     """Yield (code, expected output block or None, actual output) for each code block of a page."""
     namespace = {"__name__": f"guide_{path.stem}"}
     text = path.read_text()
@@ -96,7 +96,7 @@ def same_within(expected, actual, tolerance):
 def test_guide_page(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # pages that write files write them here
     checked = 0
-    for code, output, actual in run_page(page, tmp_path):
+    for code, output, actual in run_page(page):
         if output is None:
             continue
         _, info, expected, _, _ = output
@@ -133,7 +133,7 @@ def update(paths):
     for path in paths:
         text = path.read_text()
         with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
-            results = list(run_page(path, Path(folder)))
+            results = list(run_page(path))
         pieces, position = [], 0
         for (code, output, actual) in results:
             if output is None or output[3] is None:

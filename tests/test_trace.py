@@ -6,6 +6,7 @@ import pytest
 from numnet import Sequential
 from numnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sigmoid, Tanh
 from numnet.losses import MSE, BinaryCrossEntropy, CrossEntropy
+from numnet.optimizers import SGD
 from numnet.trace import LayerTrace, Trace, trace
 
 
@@ -98,7 +99,7 @@ def test_trace_holds_copies():
         for param in layer.params.values():
             param += 1.0
     trace(model, 2 * x, -y, loss=MSE())
-    model.fit(x, y, loss=MSE(), optimizer=__import__("numnet.optimizers").optimizers.SGD(0.1), epochs=2, batch_size=3, verbose=0)
+    model.fit(x, y, loss=MSE(), optimizer=SGD(0.1), epochs=2, batch_size=3, verbose=0)
     assert json.dumps(t.to_dict()) == saved
 
 
