@@ -6,10 +6,11 @@
 """
 
 from .errors import CheckpointError, DatasetError, ModelFormatError
+from .explain import explain
 from .gradient_check import gradcheck
 from .model import Sequential, load
 from .training import History
 
 from .version import __version__
 
-__all__ = ["Sequential", "History", "gradcheck", "load", "ModelFormatError", "DatasetError", "CheckpointError", "__version__"]
+__all__ = ["Sequential", "History", "gradcheck", "explain", "load", "ModelFormatError", "DatasetError", "CheckpointError", "__version__"]

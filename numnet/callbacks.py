@@ -283,3 +283,5 @@ class CSVLogger(Callback):
     def load_state_dict(self, state):
         self.rows = list(state["rows"])
 
+
+from .diagnostics import Diagnostics  # noqa: E402  (defined in its own module, offered here with the other callbacks)

@@ -5,7 +5,10 @@ import dataclasses
 import json
 import sys
 
+from .explain import EXAMPLES, explain_model_file
 from .model import load
+from .onnx import DEFAULT_OPSET
+from .onnx import export as export_onnx
 from .runs import ACTIVATIONS, DATASETS, OPTIMIZERS, SCHEDULES, TrainConfig, evaluate, predict_images, saved_config, train
 
 from .version import __version__
@@ -66,6 +69,8 @@ def build_parser():
     train.add_argument("--out", help="run folder (default: runs/<date-time>)")
     train.add_argument("--data-dir", help="folder holding the MNIST / Fashion-MNIST files (or set NUMNET_DATA)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument("--diagnose", action="store_true",
+                       help="record per-layer statistics, warn in plain words when training goes wrong (diagnostics.csv/.txt/.png)")
 
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class precision and recall, confusion matrix")
     evaluate.add_argument("model", help="a model file written by numnet train")
@@ -80,13 +85,12 @@ def build_parser():
     summary = commands.add_parser("summary", help="the architecture and parameter counts of a model file")
     summary.add_argument("model", help="a model file")
 
-    from .onnx import DEFAULT_OPSET
-
     export = commands.add_parser("export", help="write a model file as ONNX (needs the onnx package)",
                                  description="Write a numnet model file as an ONNX model, for onnxruntime and other ONNX tools.")
     export.add_argument("model", help="a model file")
     export.add_argument("output", help="the .onnx file to write")
     export.add_argument("--opset", type=_positive_int, default=DEFAULT_OPSET, help="ONNX opset, 13 or newer (default: %(default)s)")
+    _add_explain(commands)
     return parser
 
 
@@ -96,13 +100,14 @@ def _train(args):
         optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
         schedule=args.schedule, early_stopping=args.early_stopping, augment=args.augment, epochs=args.epochs,
         batch_size=args.batch_size, seed=args.seed, data_dir=args.data_dir, out=args.out, verbose=0 if args.quiet else 1,
+        diagnose=args.diagnose,
     )
     if args.resume:
         saved = saved_config(args.resume)
         if saved is not None:
             print(f"Resuming the run in {args.resume} with its saved settings.")
             config = saved
-        config = dataclasses.replace(config, out=args.resume, verbose=0 if args.quiet else 1)
+        config = dataclasses.replace(config, out=args.resume, verbose=0 if args.quiet else 1, diagnose=args.diagnose)
     result = train(config, resume=bool(args.resume))
     state = "stopped early (Ctrl-C)" if result.interrupted else "done"
     print(f"Training {state} in {result.seconds:.1f} s. Test accuracy: {result.test_accuracy:.2%} on {config.dataset}")
@@ -149,6 +154,32 @@ def _export(args):
 
     export(load_model(args.model), args.output, opset=args.opset)
     print(f"Wrote {args.output} (ONNX opset {args.opset}, input 'input', output 'output')")
+def _add_explain(commands):
+    explain = commands.add_parser(
+        "explain", help="the chain rule for one weight, factor by factor, with numbers",
+        description="Write out dL/dw for one parameter and one input as the texts do by hand: every factor's formula "
+                    "and value, their product, the backward pass and a finite difference, and the update.")
+    explain.add_argument("model", nargs="?", help="a model file written by numnet train")
+    explain.add_argument("--example", choices=["gender"], help="the texts' worked example instead of a model file")
+    explain.add_argument("--image", help="a picture of one digit (prepared as numnet predict does)")
+    explain.add_argument("--input", metavar="VALUES", help="instead of --image, numbers separated by commas, e.g. 0.5,1.0")
+    explain.add_argument("--label", help="the target: the class of the picture, or target values such as 1 or 0,1")
+    explain.add_argument("--param", help="<layer>.<key>[i, j], e.g. 1.weight[3,17] (default: the first Dense weight [0, 0])")
+    explain.add_argument("--loss", choices=["mse", "cross-entropy", "binary-cross-entropy"],
+                         help="default: cross-entropy for a model ending in a Dense layer of several outputs, else mse")
+    explain.add_argument("--lr", type=_positive_float, default=0.1, help="η of the update shown (default: %(default)s)")
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _explain(args):
+    from .explain import EXAMPLES, explain_model_file
+
+    if args.example:
+        result = EXAMPLES[args.example]()
+    else:
+        result = explain_model_file(args.model, image=args.image, values=args.input, label=args.label, param=args.param,
+                                    lr=args.lr, loss=args.loss)
+    print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else result)
 
 
 def main(argv=None):
@@ -160,7 +191,9 @@ def main(argv=None):
             parser.error("--resume RUN_DIR already names the run folder; leave out --out")
         if args.early_stopping < 0:
             parser.error(f"--early-stopping expects a non-negative number of epochs, got {args.early_stopping}")
-    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary, "export": _export}
+    if args.command == "explain" and (args.example is None) == (args.model is None):
+        parser.error("explain needs a model file or --example gender (one of the two)")
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary, "export": _export, "explain": _explain}
     try:
         handlers[args.command](args)
     # DatasetError and ModelFormatError are ValueErrors; an ImportError names the optional package to install

@@ -14,6 +14,7 @@ from . import initializers, training, validation
 from .errors import ModelFormatError
 from .layers.base import Layer, WeightedLayer
 from .serialization import read_model_file, write_model_file
+from .trace import Trace, trace as trace_passes
 
 
 class Sequential:
@@ -152,6 +153,7 @@ class Sequential:
         return grad if input_grad else None
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
+from .trace import Trace, trace as trace_passes
         """Outputs for x, computed in batches in inference mode (no dropout)."""
         x = validation.as_batch(x, self.dtype, self.input_shape)
         batch_size = validation.positive_int("batch_size", batch_size)

@@ -112,3 +112,37 @@ def plot_feature_maps(model, image, path, limit=16):
             if col == 0:
                 axes.set_title(title, fontsize=7, loc="left")
     _save(figure, path)
+
+
+def plot_diagnostics(rows, path, good_update_ratio=1e-3):
+    """Four panels over the epochs, one line per layer: activation spread, dead/saturated fractions,
+    gradient norms and update-to-weight ratios (rows as numnet.diagnostics.Diagnostics records them)."""
+    figure = _figure(12, 8)
+    panels = [
+        (["activation_std"], "Activation spread (std on the probe)", "linear"),
+        (["dead_fraction", "saturated_fraction"], "Dead ReLUs, saturated sigmoid/tanh (fraction)", "linear"),
+        (["gradient_norm"], "Gradient norm ‖∂L/∂W‖", "log"),
+        (["update_ratio"], "Update / weight ‖ΔW‖/‖W‖ per step", "log"),
+    ]
+    # Flatten and Dropout (off in inference) repeat the layer before them
+    layers = dict.fromkeys((row["layer"], row["name"]) for row in rows if row["kind"] not in ("Flatten", "Dropout"))
+    for number, (columns, title, scale) in enumerate(panels, 1):
+        axes = figure.add_subplot(2, 2, number)
+        for layer, name in layers:
+            for column in columns:
+                points = [(row["epoch"], row[column]) for row in rows if row["layer"] == layer and row[column] is not None]
+                points = [(epoch, value) for epoch, value in points if np.isfinite(value) and (scale == "linear" or value > 0)]
+                if points:
+                    epochs, values = zip(*points)
+                    axes.plot(epochs, values, marker="o", markersize=3, label=f"{layer}: {name}")
+        if number == 2:
+            axes.axhline(0.5, color="firebrick", linestyle="--", linewidth=1, label="most units: a warning")
+            axes.set_ylim(-0.02, 1.02)
+        if number == 4:
+            axes.axhline(good_update_ratio, color="seagreen", linestyle="--", linewidth=1, label=f"rule of thumb {good_update_ratio:g}")
+        axes.set(xlabel="epoch", title=title, yscale=scale)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.grid(alpha=0.3)
+        if axes.lines:
+            axes.legend(fontsize=7)
+    _save(figure, path)

@@ -26,6 +26,7 @@ from .functional import softmax
 from .images import load_digit
 from .augmentation import ImageAugmenter
 from .callbacks import EarlyStopping, LearningRateScheduler
+from .diagnostics import Diagnostics
 from .layers import Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, ReLU, Sigmoid, Tanh
 from .losses import CrossEntropy
 from .model import Sequential
@@ -38,6 +39,8 @@ OPTIMIZERS = {"adam": Adam, "sgd": SGD, "adamw": AdamW, "rmsprop": RMSprop, "ada
 SCHEDULES = ("none", "step", "exponential", "cosine", "plateau")
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 VALIDATION_FRACTION = 0.1
+#: training samples traced after every epoch by --diagnose
+DIAGNOSTICS_PROBE = 256
 
 
 def class_names(dataset):
@@ -127,6 +130,7 @@ class TrainConfig:
     data_dir: str = None
     out: str = None
     verbose: int = 1
+    diagnose: bool = False
 
 
 @dataclass
@@ -195,6 +199,9 @@ def train(config, resume=False):
     train_index, val_index = stratified_split(y_train, VALIDATION_FRACTION, config.seed)
     x_fit, y_fit = as_model_input(model, x_train[train_index]), y_train[train_index]
     validation = (as_model_input(model, x_train[val_index]), y_train[val_index])
+    diagnostics = Diagnostics(x_fit[:DIAGNOSTICS_PROBE], folder=folder, print_fn=print) if config.diagnose else None
+    if diagnostics is not None:  # per-layer statistics and plain warnings: diagnostics.csv, .txt and .png
+        callbacks.append(diagnostics)
 
     started = time.perf_counter()
     with atomic_write(folder / "config.json", "w") as file:  # first, so that --resume finds the settings
@@ -239,6 +246,8 @@ def train(config, resume=False):
         plots.plot_feature_maps(model, as_model_input(model, x_test[:1]), files[-1])
     else:
         plots.plot_first_layer_weights(first.weight, files[-1])
+    if diagnostics is not None:
+        files += diagnostics.files
     return RunResult(folder, model, history.history, test_accuracy, seconds, history.interrupted, files)
 
 
