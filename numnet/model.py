@@ -15,6 +15,7 @@ from .layers.activations import LeakyReLU, ReLU
 from .layers.base import Layer, WeightedLayer
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
+from .trace import trace as trace_passes
 
 
 class History:
@@ -213,6 +214,10 @@ class Sequential:
                 return None
             grad = layer.backward(grad)
         return grad if input_grad else None
+
+    def trace(self, x, y=None, *, loss=None):
+        """Every layer's input, output and gradients from one real forward (and backward) pass: numnet.trace.trace."""
+        return trace_passes(self, x, y, loss=loss)
 
     def predict(self, x, batch_size=256):
         """Outputs for x, computed in batches in inference mode (no dropout)."""
