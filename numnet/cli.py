@@ -77,6 +77,14 @@ def build_parser():
 
     summary = commands.add_parser("summary", help="the architecture and parameter counts of a model file")
     summary.add_argument("model", help="a model file")
+
+    serve = commands.add_parser("serve", help="a local web app: look inside a model, train in a playground, browse runs",
+                                description="Start a local web app and print its URL (needs the serve extra).")
+    serve.add_argument("model", nargs="?", help="the model file to look inside (default: the newest run's under --runs)")
+    serve.add_argument("--runs", default="runs", metavar="DIR", help="the folder of run folders (default: %(default)s)")
+    serve.add_argument("--port", type=_number(int, lambda v: 0 <= v <= 65535, "a port number in [0, 65535]"), default=8000,
+                       help="default: %(default)s; 0 picks a free port")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     return parser
 
 
@@ -145,6 +153,16 @@ def _summary(args):
             print(f"{key}: {model.metadata[key]}")
 
 
+def _serve(args):
+    from .serve import INSTALL_COMMAND, missing_requirements
+
+    if missing_requirements():
+        raise ValueError(f"the web app needs {', '.join(missing_requirements())}; install with: {INSTALL_COMMAND}")
+    from .serve.server import serve
+
+    serve(args.model, args.runs, args.host, args.port)
+
+
 def main(argv=None):
     """Entry point of the console script; returns the exit status (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
@@ -154,7 +172,7 @@ def main(argv=None):
             parser.error("--resume RUN_DIR already names the run folder; leave out --out")
         if args.early_stopping < 0:
             parser.error(f"--early-stopping expects a non-negative number of epochs, got {args.early_stopping}")
-    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary}
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary, "serve": _serve}
     try:
         handlers[args.command](args)
     except (ValueError, OSError, FloatingPointError) as error:  # DatasetError and ModelFormatError are ValueErrors
