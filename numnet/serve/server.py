@@ -45,7 +45,11 @@ def serve(model_path=None, runs_dir="runs", host="127.0.0.1", port=8000, out=sys
         print(f"numnet serve: warning: listening on {host}, not only on this machine: anyone who can reach it "
               "can use the app, upload pictures and start training", file=err)
     print(f"numnet serve: {_url(host, sock)}  (Ctrl-C stops)", file=out, flush=True)
-    _server(app, sock).run(sockets=[sock])
+    try:
+        _server(app, sock).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down cleanly, then passes the Ctrl-C on
+        pass
+    print("numnet serve: stopped", file=out, flush=True)
 
 
 class BackgroundServer:
