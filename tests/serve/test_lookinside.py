@@ -123,3 +123,11 @@ def test_unreadable_images_are_value_errors(digit_model):
         digit_model.predict_image(b"GIF89a not really")
     with pytest.raises(ValueError, match="no digit found"):
         digit_model.predict_image(png_bytes(np.zeros((40, 40), dtype=np.uint8)))
+
+
+def test_the_page_s_pgm_reads_like_a_png(digit_model):
+    # the page sends its pad as a binary PGM (P5): the same gray levels as a PNG of it, uncompressed
+    image = Image.new("L", (280, 280), 0)
+    ImageDraw.Draw(image).line([(70, 60), (210, 60), (130, 220)], fill=255, width=20)
+    pgm = b"P5\n280 280\n255\n" + image.tobytes()
+    assert digit_model.predict_image(pgm) == digit_model.predict_image(png_bytes(np.asarray(image)))
