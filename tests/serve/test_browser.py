@@ -193,3 +193,28 @@ def test_no_model_offers_training(browser, tmp_path):
         page.get_by_test_id("pad").wait_for(timeout=120_000)
         assert page.get_by_test_id("layer-1").inner_text().startswith("1\nDense 784 → 8")
         page.close()
+
+
+def test_a_cnn_with_other_class_names_shows_feature_maps_and_filters(browser, tmp_path):
+    from numnet.datasets import FASHION_MNIST_CLASSES
+    from numnet.runs import build_cnn
+
+    model = build_cnn(channels=(4, 8), dense=16, seed=1)
+    model.metadata = {"class_names": list(FASHION_MNIST_CLASSES), "dataset": "fashion-mnist"}
+    model.save(tmp_path / "cnn.safetensors")
+    _, (x_test, _) = load_digits_sample()
+    with BackgroundServer(create_app(tmp_path / "cnn.safetensors", runs_dir=tmp_path)) as server:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server.url)
+        page.get_by_test_id("layer-0").wait_for()
+        assert "Ankle boot" in page.get_by_test_id("probabilities").inner_text()
+        draw_digit(page, x_test[2])
+        assert page.get_by_test_id("prediction").inner_text() in FASHION_MNIST_CLASSES
+        assert page.get_by_test_id("layer-0").inner_text().startswith("0\nConv2D 1 → 4 channels, 3×3 kernels")
+        tiles = page.get_by_test_id("layer-0").locator("canvas").bounding_box()
+        assert tiles["width"] == 4 * 56 + 3 * 4 and tiles["height"] == 56  # four 28×28 maps, drawn twice as large
+        page.get_by_test_id("layer-3").locator("canvas").click(position={"x": 60, "y": 10})  # the second 14×14 map
+        page.get_by_text("Layer 3 · Conv2D · feature map 1").wait_for()
+        page.get_by_text("one 3×3 tile per input channel").wait_for()
+        assert page.get_by_test_id("unit-value").inner_text().startswith("max ")
+        page.close()
