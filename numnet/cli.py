@@ -9,6 +9,7 @@ from .explain import EXAMPLES, explain_model_file
 from .model import load
 from .onnx import DEFAULT_OPSET
 from .onnx import export as export_onnx
+from .serve import INSTALL_COMMAND, missing_requirements
 from .runs import ACTIVATIONS, DATASETS, OPTIMIZERS, SCHEDULES, TrainConfig, evaluate, predict_images, saved_config, train
 
 from .version import __version__
@@ -91,6 +92,13 @@ def build_parser():
     export.add_argument("output", help="the .onnx file to write")
     export.add_argument("--opset", type=_positive_int, default=DEFAULT_OPSET, help="ONNX opset, 13 or newer (default: %(default)s)")
     _add_explain(commands)
+    serve = commands.add_parser("serve", help="a local web app: look inside a model, train in a playground, browse runs",
+                                description="Start a local web app and print its URL (needs the serve extra).")
+    serve.add_argument("model", nargs="?", help="the model file to look inside (default: the newest run's under --runs)")
+    serve.add_argument("--runs", default="runs", metavar="DIR", help="the folder of run folders (default: %(default)s)")
+    serve.add_argument("--port", type=_number(int, lambda v: 0 <= v <= 65535, "a port number in [0, 65535]"), default=8000,
+                       help="default: %(default)s; 0 picks a free port")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     return parser
 
 
@@ -149,11 +157,10 @@ def _summary(args):
 
 
 def _export(args):
-    from .onnx import export
-    from .serialization import load_model
-
-    export(load_model(args.model), args.output, opset=args.opset)
+    export_onnx(load(args.model), args.output, opset=args.opset)
     print(f"Wrote {args.output} (ONNX opset {args.opset}, input 'input', output 'output')")
+
+
 def _add_explain(commands):
     explain = commands.add_parser(
         "explain", help="the chain rule for one weight, factor by factor, with numbers",
@@ -172,14 +179,20 @@ def _add_explain(commands):
 
 
 def _explain(args):
-    from .explain import EXAMPLES, explain_model_file
-
     if args.example:
         result = EXAMPLES[args.example]()
     else:
         result = explain_model_file(args.model, image=args.image, values=args.input, label=args.label, param=args.param,
                                     lr=args.lr, loss=args.loss)
     print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else result)
+
+
+def _serve(args):
+    if missing_requirements():
+        raise ValueError(f"the web app needs {', '.join(missing_requirements())}; install with: {INSTALL_COMMAND}")
+    from .serve.server import serve  # imported here: it needs the optional serve extra (Starlette, uvicorn)
+
+    serve(args.model, args.runs, args.host, args.port)
 
 
 def main(argv=None):
@@ -193,7 +206,7 @@ def main(argv=None):
             parser.error(f"--early-stopping expects a non-negative number of epochs, got {args.early_stopping}")
     if args.command == "explain" and (args.example is None) == (args.model is None):
         parser.error("explain needs a model file or --example gender (one of the two)")
-    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary, "export": _export, "explain": _explain}
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary, "export": _export, "explain": _explain, "serve": _serve}
     try:
         handlers[args.command](args)
     # DatasetError and ModelFormatError are ValueErrors; an ImportError names the optional package to install

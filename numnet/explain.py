@@ -32,7 +32,7 @@ from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
 from .images import load_digit
 from .model import Sequential
 from .runs import as_model_input
-from .serialization import load_model
+from .model import load as load_model
 from .trace import trace
 
 #: layers that leave a batch of vectors unchanged in inference mode

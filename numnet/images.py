@@ -7,6 +7,7 @@ it finds the background from the border, inverts a light background, removes pap
 to the ink, fits it into 20×20 and centres it by mass.
 """
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -17,21 +18,39 @@ INK_THRESHOLD = 0.25
 
 def load_image(path):
     """Read any image Pillow understands (PNG, JPEG, ...) as a 2-D float32 array in [0, 1]; raise ValueError if unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such image file")
+    return _read_grayscale(path, str(path))
+
+
+def decode_image(data, source="image", max_pixels=None):
+    """``load_image`` for an encoded image held in memory (the bytes of a PNG, JPEG, ... file).
+
+    ``max_pixels`` refuses larger images (ValueError) before decoding them: a small file can hold a huge
+    picture, and a server should not decode one.
+    """
+    return _read_grayscale(io.BytesIO(bytes(data)), source, max_pixels)
+
+
+def _read_grayscale(file, source, max_pixels=None):
+    """Open ``file`` (a path or a binary file object) with Pillow: EXIF rotation applied, transparent
+    pixels turned to white paper, as a 2-D float32 array in [0, 1]."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    path = Path(path)
     try:
-        with Image.open(path) as image:
+        with Image.open(file) as image:
+            if max_pixels is not None and image.width * image.height > max_pixels:
+                raise ValueError(f"{source}: the image has {image.width}×{image.height} pixels, more than the {max_pixels} allowed")
             image = ImageOps.exif_transpose(image)
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                # transparent pixels become white paper
                 background = Image.new("RGBA", image.size, (255, 255, 255, 255))
                 image = Image.alpha_composite(background, image.convert("RGBA"))
             pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such image file") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
-        raise ValueError(f"{path}: cannot read the image ({error})") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{source}: cannot read the image (not a PNG, JPEG or other format Pillow reads)") from None
+    except (Image.DecompressionBombError, OSError, SyntaxError) as error:
+        raise ValueError(f"{source}: cannot read the image ({error})") from None
     return pixels
 
 
@@ -79,3 +98,8 @@ def prepare_digit(gray, source="image"):
 def load_digit(path):
     """``prepare_digit(load_image(path))``: a file on disk to a (28, 28) float32 digit in [0, 1]."""
     return prepare_digit(load_image(path), source=str(path))
+
+
+def decode_digit(data, source="image", max_pixels=None):
+    """``prepare_digit(decode_image(data))``: the bytes of an image file to a (28, 28) float32 digit in [0, 1]."""
+    return prepare_digit(decode_image(data, source, max_pixels), source=source)

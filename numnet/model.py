@@ -152,8 +152,11 @@ class Sequential:
             grad = layer.backward(grad)
         return grad if input_grad else None
 
+    def trace(self, x: Any, y: Any = None, *, loss: Any = None) -> Trace:
+        """Every layer's input, output and gradients from one real forward (and backward) pass: numnet.trace.trace."""
+        return trace_passes(self, x, y, loss=loss)
+
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
-from .trace import Trace, trace as trace_passes
         """Outputs for x, computed in batches in inference mode (no dropout)."""
         x = validation.as_batch(x, self.dtype, self.input_shape)
         batch_size = validation.positive_int("batch_size", batch_size)

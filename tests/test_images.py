@@ -1,9 +1,11 @@
+import io
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from numnet.datasets import load_digits_sample
-from numnet.images import load_digit, prepare_digit
+from numnet.images import decode_digit, decode_image, load_digit, load_image, prepare_digit
 
 
 def drawn_seven(size=(300, 400), ink=20, paper=235):
@@ -66,3 +68,19 @@ def test_errors(tmp_path):
         load_digit(tmp_path / "missing.png")
     with pytest.raises(ValueError, match=r"expected a 2-D grayscale image, got an array of shape \(3, 3, 3\)"):
         prepare_digit(np.zeros((3, 3, 3)))
+
+
+def test_bytes_in_memory_give_the_same_digit_as_the_file(tmp_path):
+    drawn_seven().save(tmp_path / "seven.png")
+    data = (tmp_path / "seven.png").read_bytes()
+    np.testing.assert_array_equal(decode_digit(data), load_digit(tmp_path / "seven.png"))
+    np.testing.assert_array_equal(decode_image(data), load_image(tmp_path / "seven.png"))
+
+
+def test_decode_errors():
+    with pytest.raises(ValueError, match=r"upload: cannot read the image \(not a PNG, JPEG"):
+        decode_image(b"not an image", source="upload")
+    buffer = io.BytesIO()
+    drawn_seven().save(buffer, "PNG")
+    with pytest.raises(ValueError, match="the image has 300×400 pixels, more than the 1000 allowed"):
+        decode_digit(buffer.getvalue(), max_pixels=1000)

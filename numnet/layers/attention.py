@@ -4,11 +4,11 @@ import math
 
 import numpy as np
 
+from ..validation import as_array, float_dtype, positive_int
 from .. import initializers
 from ..functional import softmax
-from ._checks import float_dtype, positive_int
 from ._linear import linear, linear_grads
-from .base import Layer, as_array
+from .base import Layer
 
 
 class MultiHeadSelfAttention(Layer):

@@ -2,9 +2,9 @@
 
 import numpy as np
 
+from ..validation import as_array, float_dtype, positive_int
 from .. import initializers
-from ._checks import float_dtype, positive_int
-from .base import Layer, as_array
+from .base import Layer
 
 
 def scatter_add_rows(shape, indices, rows, dtype):

@@ -2,8 +2,9 @@
 
 from collections.abc import MutableMapping
 
+from ..validation import as_array
 from .activations import LeakyReLU, ReLU
-from .base import Layer, WeightedLayer, as_array
+from .base import Layer, WeightedLayer
 
 
 class FlatView(MutableMapping):
