@@ -11,6 +11,7 @@ it stopped.
 import csv
 import math
 import sys
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -22,9 +23,9 @@ from .schedules import ReduceLROnPlateau
 class Callback:
     """Base class: every hook does nothing."""
 
-    model = None
-    optimizer = None
-    loop = None
+    model: Any = None
+    optimizer: Any = None
+    loop: Any = None
 
     def on_train_begin(self, logs=None):
         pass

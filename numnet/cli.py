@@ -9,7 +9,7 @@ from .explain import EXAMPLES, explain_model_file
 from .model import load
 from .onnx import DEFAULT_OPSET
 from .onnx import export as export_onnx
-from .serve import INSTALL_COMMAND, missing_requirements
+from . import serve as web_app
 from .runs import ACTIVATIONS, DATASETS, OPTIMIZERS, SCHEDULES, TrainConfig, evaluate, predict_images, saved_config, train
 
 from .version import __version__
@@ -188,8 +188,9 @@ def _explain(args):
 
 
 def _serve(args):
-    if missing_requirements():
-        raise ValueError(f"the web app needs {', '.join(missing_requirements())}; install with: {INSTALL_COMMAND}")
+    missing = web_app.missing_requirements()
+    if missing:
+        raise ValueError(f"the web app needs {', '.join(missing)}; install with: {web_app.INSTALL_COMMAND}")
     from .serve.server import serve  # imported here: it needs the optional serve extra (Starlette, uvicorn)
 
     serve(args.model, args.runs, args.host, args.port)

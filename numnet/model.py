@@ -184,15 +184,15 @@ class Sequential:
             shown = "(N, " + ", ".join(map(str, shape)) + ")" if shape is not None else "?"
             rows.append((str(i), repr(layer), shown, f"{sum(p.size for p in layer.params.values()):,}"))
         widths = [max(len(row[c]) for row in rows) for c in range(4)]
-        line = "-" * (sum(widths) + 6)
-        text = [line]
+        rule = "-" * (sum(widths) + 6)
+        text = [rule]
         for n, row in enumerate(rows):
             text.append("  ".join(cell.rjust(w) if c in (0, 3) else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))))
             if n == 0:
-                text.append(line)
-        text += [line, f"Total params: {self.count_params():,}  ({self.dtype})"]
-        for row in text:
-            print_fn(row)
+                text.append(rule)
+        text += [rule, f"Total params: {self.count_params():,}  ({self.dtype})"]
+        for line in text:
+            print_fn(line)
 
     def __repr__(self) -> str:
         return "Sequential([" + ", ".join(map(repr, self.layers)) + "])"

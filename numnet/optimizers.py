@@ -19,7 +19,7 @@ class Optimizer:
     """Base class. Subclasses name their state ``slots`` and define ``_update(name, w, g)``, which
     updates one parameter w in place from its gradient g."""
 
-    slots = ()
+    slots: tuple = ()
 
     def __init__(self, lr):
         self.lr = self._number("lr", lr, 0, low_inclusive=False)

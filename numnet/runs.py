@@ -9,6 +9,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -116,19 +117,19 @@ class TrainConfig:
     model: str = "mlp"
     hidden: tuple = (256, 128)
     activation: str = "relu"
-    dropout: float = None
+    dropout: Optional[float] = None
     optimizer: str = "adam"
     lr: float = 1e-3
     momentum: float = 0.0
     weight_decay: float = 0.0
-    schedule: str = None
+    schedule: Optional[str] = None
     early_stopping: int = 0
-    augment: bool = None
-    epochs: int = None
+    augment: Optional[bool] = None
+    epochs: Optional[int] = None
     batch_size: int = 64
     seed: int = 0
-    data_dir: str = None
-    out: str = None
+    data_dir: Optional[str] = None
+    out: Optional[str] = None
     verbose: int = 1
     diagnose: bool = False
 

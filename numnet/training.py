@@ -129,9 +129,9 @@ def check_data(model: Any, x: Any, y: Any, name: str = "x") -> tuple:
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: Any) -> tuple:
     """(x_train, y_train), (x_val, y_val): the last ``fraction`` of the rows held out, before shuffling."""
-    if not (isinstance(fraction, numbers.Real) and 0 < fraction < 1):
+    if not (isinstance(fraction, numbers.Real) and 0 < float(fraction) < 1):
         raise ValueError(f"validation_split must be a number in the range (0, 1). Received: {fraction!r}")
-    cut = len(x) - int(round(len(x) * fraction))
+    cut = len(x) - int(round(len(x) * float(fraction)))
     if cut <= 0 or cut >= len(x):
         raise ValueError(f"validation_split={fraction} leaves no training or no validation samples out of {len(x)}")
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
@@ -193,7 +193,7 @@ def fit(
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (x_val, y_val)")
-        validation_data = check_data(model, *validation_data, name="validation x")
+        validation_data = check_data(model, validation_data[0], validation_data[1], name="validation x")
 
     order_rng = np.random.default_rng(seed)
     history = History()
@@ -205,7 +205,7 @@ def fit(
         layer_rngs={str(i): layer.rng for i, layer in enumerate(model.layers)
                     if isinstance(getattr(layer, "rng", None), np.random.Generator)},
         callbacks=user_callbacks,
-        epoch_rng_state=order_rng.bit_generator.state,
+        epoch_rng_state=dict(order_rng.bit_generator.state),
     )
     backup = [BackupAndRestore(checkpoint_dir, checkpoint_every, resume)] if checkpoint_dir is not None else []
     # History after the user's callbacks (it records what they add to the logs, "lr"), the backup after
@@ -237,12 +237,12 @@ def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, loss: Loss, optimizer:
     epochs = state.run["epochs"]
     for epoch in range(state.epoch, epochs + 1):
         state.epoch = epoch
-        if not state.batches_done:
+        if not state.batches_done or state.sums is None:
             state.sums = {"loss": 0.0, "seen": 0, **{name: 0.0 for name in chosen_metrics}}
+        sums = state.sums
         dispatch.on_epoch_begin(epoch, {"resumed_batches": state.batches_done})
         state.order_rng.bit_generator.state = state.epoch_rng_state
         order = state.order_rng.permutation(len(x)) if shuffle else np.arange(len(x))
-        sums = state.sums
         for batch in range(state.batches_done + 1, len(batches) + 1):
             dispatch.on_train_batch_begin(batch, {})
             index = order[batches[batch - 1] : batches[batch - 1] + batch_size]

@@ -101,7 +101,7 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one(tmp_path, unin
     model = numnet.Sequential([Dense(2, 2)])
     with pytest.raises(CheckpointError, match="different model architecture"):
         load_checkpoint(tmp_path / "checkpoints", model, Adam())
-    from numnet.serialization import read_tensor_file
+    from numnet.tensorfile import read_tensor_file
 
     _, header = read_tensor_file(checkpoint_path(tmp_path / "checkpoints"), "numnet-checkpoint")
     assert '"epoch": 3' in header["state"] and '"batches_done": 0' in header["state"]
@@ -140,7 +140,7 @@ def test_resume_refuses_a_different_run_or_optimizer(tmp_path):
         numnet.Sequential([Dense(3, 1)]).fit(x, y, loss=MSE(), optimizer=SGD(0.1), epochs=1, batch_size=4, verbose=0,
                                              checkpoint_dir=tmp_path, resume=True)
     # a state with slots the optimizer does not keep (as an older numnet's Adam "m"/"v"): refused, weights untouched
-    from numnet.serialization import read_tensor_file, write_tensor_file
+    from numnet.tensorfile import read_tensor_file, write_tensor_file
 
     tensors, header = read_tensor_file(checkpoint_path(tmp_path), "numnet-checkpoint")
     tensors["optimizer.0.weight.m"] = np.zeros((1, 3), np.float32)

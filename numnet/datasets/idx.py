@@ -17,7 +17,7 @@ import numpy as np
 from .._files import atomic_write
 from ..errors import DatasetError
 
-TYPE_CODES = {
+TYPE_CODES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),

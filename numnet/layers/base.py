@@ -1,6 +1,7 @@
 """The Layer contract every building block of a network follows."""
 
 import hashlib
+from typing import Optional
 
 import numpy as np
 
@@ -21,7 +22,7 @@ class Layer:
 
     #: the per-sample input shape this layer requires, or None when any shape is accepted. A None inside a
     #: shape stands for a length known only from the data: an Embedding takes sequences (None,) of any length T.
-    input_shape = None
+    input_shape: Optional[tuple] = None
 
     def __init__(self):
         self.params = {}

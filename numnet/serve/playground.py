@@ -28,7 +28,8 @@ from ..layers import Dense
 from ..losses import CrossEntropy
 from ..model import Sequential
 from ..optimizers import SGD, Adagrad, Adam, RMSprop
-from ..runs import ACTIVATIONS, INITS
+from .. import initializers
+from ..runs import ACTIVATIONS
 
 MAX_POINTS = 2000
 MAX_HIDDEN_LAYERS = 6
@@ -126,7 +127,7 @@ def layer_specs(config):
     specs, width = [], 2
     activation = ACTIVATIONS[config.activation]
     for units in config.hidden:
-        specs += [(Dense, {"in_features": width, "out_features": units, "init": INITS[config.activation]}), (activation, {})]
+        specs += [(Dense, {"in_features": width, "out_features": units, "init": initializers.for_activation(activation.__name__)}), (activation, {})]
         width = units
     specs.append((Dense, {"in_features": width, "out_features": 2}))
     return specs

@@ -10,7 +10,7 @@ from PIL import Image
 
 from numnet.datasets import load_digits_sample
 from numnet.runs import TrainConfig, predict_images
-from numnet.serialization import load_model
+from numnet import load as load_model
 from numnet.serve.app import create_app
 
 with warnings.catch_warnings():  # Starlette asks for httpx2 in place of httpx for its TestClient

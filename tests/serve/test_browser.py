@@ -15,7 +15,7 @@ import pytest
 
 from numnet.datasets import load_digits_sample
 from numnet.runs import predict_images
-from numnet.serialization import load_model
+from numnet import load as load_model
 from numnet.serve.app import create_app
 from numnet.serve.server import BackgroundServer
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from numnet.serialization import load_model
+from numnet import load as load_model
 from numnet.serve.export import python_code
 from numnet.serve.playground import PlaygroundConfig, Session
 

@@ -8,7 +8,7 @@ from numnet.datasets import load_digits_sample
 from numnet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from numnet.model import Sequential
 from numnet.runs import build_cnn, predict_images
-from numnet.serialization import load_model
+from numnet import load as load_model
 from numnet.serve.lookinside import DigitModel, view, weight_sources
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from numnet.layers import Dense, ReLU, Tanh
-from numnet.serialization import load_model
+from numnet import load as load_model
 from numnet.serve import playground
 from numnet.serve.playground import PlaygroundConfig, Session, SessionError, SessionLimit, SessionStore, build_network
 
