@@ -7,7 +7,7 @@ loss is a mean, its gradient carries the 1/N, and every parameter gradient behin
 
 import numpy as np
 
-from . import fastmath
+from . import fastmath, validation
 from .functional import sigmoid
 
 
@@ -78,9 +78,7 @@ class BinaryCrossEntropy(Loss):
     """
 
     def __init__(self, from_logits=False):
-        if not isinstance(from_logits, bool):
-            raise TypeError(f"BinaryCrossEntropy: from_logits must be True or False. Received: {from_logits!r}")
-        self.from_logits = from_logits
+        self.from_logits = validation.boolean("from_logits", from_logits, owner="BinaryCrossEntropy")
 
     def _check(self, y_true, y_pred):
         y_true, y_pred = super()._check(y_true, y_pred)

@@ -165,6 +165,8 @@ def test_errors():
         BinaryCrossEntropy()(np.array([[1.0]]), np.array([[3.0]]))
     with pytest.raises(ValueError, match=r"targets must lie in \[0, 1\]"):
         BinaryCrossEntropy()(np.array([[2.0]]), np.array([[0.5]]))
+    with pytest.raises(TypeError, match=r"BinaryCrossEntropy: from_logits must be True or False. Received: from_logits=1"):
+        BinaryCrossEntropy(from_logits=1)
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
