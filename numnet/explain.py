@@ -245,6 +245,9 @@ class _LayerNames:
     def weight_matrix(self, dense):
         return f"W{self.up(dense)}"
 
+    def bias_vector(self, dense):
+        return f"b{self.up(dense)}"
+
     def bias(self, dense, i):
         return f"b{self.up(dense)}[{i}]"
 
@@ -302,6 +305,9 @@ class _TextsNames(_LayerNames):
 
     def weight_matrix(self, dense):
         return "W_o" if dense == self.last_dense else "W_h"
+
+    def bias_vector(self, dense):
+        return "b_o" if dense == self.last_dense else "b_h"
 
     def bias(self, dense, i):
         return f"b{i + 1 if dense == self.first_dense else self.n_hidden + i + 1}"
@@ -617,7 +623,7 @@ def _forward_steps(model, blocks, i, names, loss, y_row, y_raw, value, single_pa
 
 
 def _block_formula(model, block, names):
-    inner = f"{names.weight_matrix(block.dense)}{names.input_vector(block)} + b{names.up(block.dense)}"
+    inner = f"{names.weight_matrix(block.dense)} {names.input_vector(block)} + {names.bias_vector(block.dense)}"
     for index in block.activations:
         inner = f"{_symbol(model.layers[index])}({inner})"
     return inner
