@@ -118,6 +118,18 @@ def test_an_image_file_is_read_like_a_drawing(server, page, model_path, tmp_path
     page.get_by_test_id("file").set_input_files(str(path))
     page.wait_for_function("() => window.numnetStats.shown === window.numnetStats.edits && window.numnetStats.edits > 0")
     assert page.get_by_test_id("prediction").inner_text() == expected
+    page.get_by_test_id("clear").click()
+    wait_until_shown(page)
+    assert page.get_by_test_id("prediction").inner_text() == ""
+    # dropped on the pad: the same file
+    page.evaluate("""async (bytes) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(bytes)], "dropped.png", { type: "image/png" }));
+        document.querySelector("[data-testid=pad]").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
+    }""", list(path.read_bytes()))
+    page.wait_for_function("() => document.querySelector('[data-testid=prediction]').textContent !== ''")
+    wait_until_shown(page)
+    assert page.get_by_test_id("prediction").inner_text() == expected
 
 
 def test_playground_learns_xor_within_30_seconds(server, page):
