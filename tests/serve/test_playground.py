@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from numnet.layers import Dense, ReLU, Tanh
+from numnet.layers import Dense, ReLU
 from numnet.serialization import load_model
 from numnet.serve import playground
 from numnet.serve.playground import PlaygroundConfig, Session, SessionError, SessionLimit, SessionStore, build_network

@@ -506,6 +506,8 @@
 
   function showModel(model) {
     state.model = model;
+    // ask about this very model from now on, even when a newer run appears meanwhile
+    if (!state.run && model.run) state.run = model.run;
     $("no-model").hidden = true;
     $("inside").hidden = false;
     buildBars(model.class_names);
