@@ -44,7 +44,7 @@ def draw_digit(page, digit, settle=False):
     for x0, y0, x1, y1 in digit_strokes(digit, box["width"] / digit.shape[1]):
         page.mouse.move(box["x"] + x0, box["y"] + y0)
         page.mouse.down()
-        page.mouse.move(box["x"] + x1, box["y"] + y1, steps=2)
+        page.mouse.move(box["x"] + x1, box["y"] + y1)
         page.mouse.up()
         if settle:
             wait_until_shown(page)

@@ -50,12 +50,14 @@ class DigitModel:
     Args:
         model: a Sequential taking 28×28 images and giving one score per class (checked).
         source: how to name it in messages and in the description (a path or a run name).
+        run: the name of the run folder it comes from, if it does.
     """
 
-    def __init__(self, model, source="model"):
+    def __init__(self, model, source="model", run=None):
         check_model_fits(model, source)
         self.model = model
         self.source = str(source)
+        self.run = run
         self.class_names = [str(name) for name in model.metadata.get("class_names") or DIGIT_CLASSES]
         self.sources = weight_sources(model)
         # layers keep caches for backward, so two traces must not interleave
@@ -79,6 +81,7 @@ class DigitModel:
             })
         return {
             "source": self.source,
+            "run": self.run,
             "input_shape": list(self.model.input_shape or (28, 28)),
             "class_names": self.class_names,
             "dataset": metadata.get("dataset"),

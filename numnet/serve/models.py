@@ -48,15 +48,15 @@ class ModelStore:
         """
         if run is not None:
             path = runs_browser.run_file(self.runs_dir, run, runs_browser.MODEL_FILE)
-            label = run
         else:
             path = self.default_path()
             if path is None:
                 raise NoModel(f"no model yet: {self.runs_dir} holds no run with a {runs_browser.MODEL_FILE}")
-            label = path.parent.name if self.model_path is None else str(path)
-        return self._load(path, label)
+            if self.model_path is None:
+                run = path.parent.name
+        return self._load(path, run)
 
-    def _load(self, path, label):
+    def _load(self, path, run):
         try:
             stamp = path.stat().st_mtime_ns
         except OSError:
@@ -66,7 +66,7 @@ class ModelStore:
             if cached is not None and cached[0] == stamp:
                 self._cache.move_to_end(path)
                 return cached[1]
-            model = DigitModel(load_model(path), source=label)
+            model = DigitModel(load_model(path), source=run if run is not None else str(path), run=run)
             self._cache[path] = (stamp, model)
             self._cache.move_to_end(path)
             while len(self._cache) > CACHED_MODELS:

@@ -152,11 +152,13 @@ def run_details(root, name):
 
 
 def newest_model(root):
-    """The model file of the newest run under ``root`` that has one, or None."""
-    for run in list_runs(root):
-        if run["has_model"]:
-            try:
-                return run_file(root, run["name"], MODEL_FILE)
-            except NotFound:  # a model file that is a symlink leaving the root
-                continue
-    return None
+    """The model file of the run under ``root`` whose model was written last, or None when no run has one."""
+    newest = None
+    for name, _ in _run_folders(root):
+        try:
+            path = run_file(root, name, MODEL_FILE)
+        except NotFound:  # no model yet, or a model file that is a symlink leaving the root
+            continue
+        candidate = (path.stat().st_mtime, name, path)
+        newest = candidate if newest is None or candidate > newest else newest
+    return None if newest is None else newest[2]

@@ -50,7 +50,7 @@ def test_pages_and_static_files(client):
 
 def test_model_description(client, runs_dir):
     info = client.get("/api/model").json()
-    assert info["state"] == "ready" and info["model"]["source"] == "small"
+    assert info["state"] == "ready" and info["model"]["source"] == "small" and info["model"]["run"] == "small"
     assert [layer["kind"] for layer in info["model"]["layers"]] == ["Flatten", "Dense", "ReLU", "Dropout", "Dense"]
     assert client.get("/api/model?run=small").json()["model"]["source"] == "small"
     assert_json_error(client.get("/api/model?run=nope"), 404, "no run 'nope' with a model file")

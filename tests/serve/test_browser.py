@@ -118,6 +118,18 @@ def test_an_image_file_is_read_like_a_drawing(server, page, model_path, tmp_path
     page.get_by_test_id("file").set_input_files(str(path))
     page.wait_for_function("() => window.numnetStats.shown === window.numnetStats.edits && window.numnetStats.edits > 0")
     assert page.get_by_test_id("prediction").inner_text() == expected
+    page.get_by_test_id("clear").click()
+    wait_until_shown(page)
+    assert page.get_by_test_id("prediction").inner_text() == ""
+    # dropped on the pad: the same file
+    page.evaluate("""async (bytes) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(bytes)], "dropped.png", { type: "image/png" }));
+        document.querySelector("[data-testid=pad]").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
+    }""", list(path.read_bytes()))
+    page.wait_for_function("() => document.querySelector('[data-testid=prediction]').textContent !== ''")
+    wait_until_shown(page)
+    assert page.get_by_test_id("prediction").inner_text() == expected
 
 
 def test_playground_learns_xor_within_30_seconds(server, page):
@@ -125,8 +137,7 @@ def test_playground_learns_xor_within_30_seconds(server, page):
     page.get_by_test_id("dataset").wait_for()
     page.wait_for_function("() => document.querySelector('[data-testid=train-loss]').textContent !== '–'")
     page.get_by_test_id("dataset").select_option("xor")
-    page.wait_for_function("() => document.querySelector('[data-testid=dataset]').value === 'xor' && "
-                           "document.querySelector('[data-testid=steps]').textContent === '0'")
+    page.locator("[data-testid=session][data-dataset=xor]").wait_for()
     page.get_by_test_id("step").click()
     page.wait_for_function("() => document.querySelector('[data-testid=steps]').textContent === '1'")
     started = time.monotonic()
@@ -138,7 +149,7 @@ def test_playground_learns_xor_within_30_seconds(server, page):
     assert 0 <= test_loss < 0.2 and float(page.get_by_test_id("train-loss").inner_text()) < 0.2
     page.wait_for_timeout(1500)  # a little more training, for the picture
     page.get_by_test_id("pause").click()
-    page.wait_for_function("() => document.getElementById('session-status').textContent === 'paused'")
+    page.wait_for_function("() => document.querySelector('[data-testid=session]').textContent === 'paused'")
     steps = page.get_by_test_id("steps").inner_text()
     page.wait_for_timeout(300)
     assert page.get_by_test_id("steps").inner_text() == steps  # paused means paused

@@ -26,7 +26,7 @@ def test_a_named_file_wins_and_a_changed_file_is_reloaded(model_path, tmp_path):
     shutil.copy(model_path, path)
     store = ModelStore(tmp_path / "no-runs", path)
     first = store.get()
-    assert first.source == str(path)
+    assert first.source == str(path) and first.run is None
     shutil.copy(model_path, path)
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
     assert store.get() is not first

@@ -485,10 +485,12 @@
 
   // ---- the model, or training one --------------------------------------------------------------
 
-  async function fillModelChoice() {
+  async function fillModelChoice(info) {
     const choice = $("model-choice");
     choice.innerHTML = "";
-    choice.append(numnet.el("option", { value: "", text: "newest run (default)" }));
+    // the default is the file named on the command line, or else the newest run's model
+    const shown = !state.run && info.state === "ready" ? `default: ${info.model.source}` : "default: the newest run";
+    choice.append(numnet.el("option", { value: "", text: shown }));
     try {
       const listing = await numnet.api("GET", "/api/runs");
       for (const run of listing.runs.filter((r) => r.has_model)) {
@@ -504,6 +506,8 @@
 
   function showModel(model) {
     state.model = model;
+    // ask about this very model from now on, even when a newer run appears meanwhile
+    if (!state.run && model.run) state.run = model.run;
     $("no-model").hidden = true;
     $("inside").hidden = false;
     buildBars(model.class_names);
@@ -568,7 +572,7 @@
       $("train-error").hidden = false;
       return;
     }
-    await fillModelChoice();
+    await fillModelChoice(info);
     if (info.state === "none") {
       $("no-model").hidden = false;
       $("runs-dir").textContent = info.runs_dir;

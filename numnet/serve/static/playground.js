@@ -17,6 +17,7 @@
     playing: false,
     grid: null,
     boundary: null,
+    ready: Promise.resolve(), // settles when the newest session has been created
   };
 
   // ---- settings --------------------------------------------------------------------------------
@@ -65,7 +66,14 @@
 
   // ---- the session -----------------------------------------------------------------------------
 
-  async function newSession(keepPlaying) {
+  // Replace the session (settings changed, Reset, New points); a command given meanwhile waits for the new one.
+  function newSession(keepPlaying) {
+    const previous = page.ready;
+    page.ready = previous.then(() => createSession(keepPlaying)).catch((error) => showMessage(error.message));
+    return page.ready;
+  }
+
+  async function createSession(keepPlaying) {
     const wasPlaying = page.playing;
     if (page.source) page.source.close();
     if (page.session) numnet.api("DELETE", `/api/playground/${page.session}`).catch(() => {});
@@ -80,6 +88,9 @@
     }
     showMessage("");
     page.session = described.id;
+    const status = $("session-status");
+    status.dataset.id = described.id;
+    status.dataset.dataset = described.config.dataset;
     page.data = described.data;
     page.version = 0;
     showSettings(described.config);
@@ -88,7 +99,7 @@
     $("export-model").href = `/api/playground/${page.session}/export/model`;
     $("export-code").href = `/api/playground/${page.session}/export/code`;
     openStream();
-    if (keepPlaying && wasPlaying) command("play");
+    if (keepPlaying && wasPlaying) await send("play");
   }
 
   function openStream() {
@@ -108,6 +119,11 @@
   }
 
   async function command(name, body) {
+    await page.ready;
+    return send(name, body);
+  }
+
+  async function send(name, body) {
     if (!page.session) return;
     try {
       render(await numnet.api("POST", `/api/playground/${page.session}/${name}`, body));
