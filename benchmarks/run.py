@@ -370,7 +370,7 @@ def main(argv=None):
                         help="seeds of the accuracy comparison, batch-64 cases, first thread count (default: 3; 0: skip)")
     parser.add_argument("--no-sklearn", action="store_true", help="leave out the scikit-learn column")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
-    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"), help="markdown report (default: %(default)s)")
+    parser.add_argument("--output", default="benchmark-report.md", help="markdown report of this run (default: %(default)s)")
     args = parser.parse_args(argv)
     for name, low in (("repeats", 1), ("samples", 64), ("seeds", 0)):
         if getattr(args, name) < low:

@@ -1,8 +1,8 @@
 """Random changes to training images, so that a few thousand digits teach like many more."""
 
-import numbers
-
 import numpy as np
+
+from .validation import number
 
 
 class ImageAugmenter:
@@ -22,10 +22,10 @@ class ImageAugmenter:
     """
 
     def __init__(self, max_shift=2.0, max_rotation=10.0, noise=0.0):
-        for name, value in (("max_shift", max_shift), ("max_rotation", max_rotation), ("noise", noise)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
-                raise ValueError(f"ImageAugmenter: {name} must be a non-negative number. Received: {name}={value!r}")
-        self.max_shift, self.max_rotation, self.noise = float(max_shift), float(max_rotation), float(noise)
+        self.max_shift, self.max_rotation, self.noise = (
+            number(name, value, 0, owner="ImageAugmenter")
+            for name, value in (("max_shift", max_shift), ("max_rotation", max_rotation), ("noise", noise))
+        )
 
     def __call__(self, images, rng):
         images = np.asarray(images)

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from ._files import atomic_write
 from .improvement import Improvement, resolve_mode
 from .schedules import ReduceLROnPlateau
+from .validation import non_negative_int
 
 
 class Callback:
@@ -156,8 +157,7 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", restore_best_weights=False):
-        if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be a non-negative integer. Received: patience={patience!r}")
+        patience = non_negative_int("patience", patience, owner="EarlyStopping")
         self.monitor, self.patience, self.min_delta = monitor, patience, abs(float(min_delta))
         self.mode = resolve_mode(monitor, mode)
         self.restore_best_weights = restore_best_weights

@@ -45,7 +45,7 @@ def test_seeded_and_bounded():
     a = augmenter(images, np.random.default_rng(5))
     np.testing.assert_array_equal(a, augmenter(images, np.random.default_rng(5)))
     assert a.min() >= 0 and a.max() <= 1 and not np.allclose(a, images)
-    with pytest.raises(ValueError, match="max_shift must be a non-negative number"):
+    with pytest.raises(ValueError, match=r"ImageAugmenter: max_shift must be a number in the range \[0, inf\). Received: max_shift="):
         ImageAugmenter(max_shift=-1)
     with pytest.raises(ValueError, match=r"expected images of shape \(N, H, W\) or \(N, C, H, W\), got \(8, 784\)"):
         augmenter(images.reshape(8, -1), np.random.default_rng(0))
