@@ -116,7 +116,7 @@ def plot_feature_maps(model, image, path, limit=16):
 
 def plot_diagnostics(rows, path, good_update_ratio=1e-3):
     """Four panels over the epochs, one line per layer: activation spread, dead/saturated fractions,
-    gradient norms and update-to-weight ratios (rows as numnet.diagnostics.Diagnostics records them)."""
+    gradient norms and update-to-weight ratios (rows as numnet.callbacks.Diagnostics records them)."""
     figure = _figure(12, 8)
     panels = [
         (["activation_std"], "Activation spread (std on the probe)", "linear"),

@@ -26,8 +26,7 @@ from .datasets import (
 from .functional import softmax
 from .images import load_digit
 from .augmentation import ImageAugmenter
-from .callbacks import EarlyStopping, LearningRateScheduler
-from .diagnostics import Diagnostics
+from .callbacks import Diagnostics, EarlyStopping, LearningRateScheduler
 from .layers import Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, ReLU, Sigmoid, Tanh
 from .losses import CrossEntropy
 from .model import Sequential

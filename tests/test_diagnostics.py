@@ -6,7 +6,7 @@ import pytest
 from numnet import Sequential
 from numnet.callbacks import Diagnostics as ExportedDiagnostics
 from numnet.datasets import load_digits_sample
-from numnet.diagnostics import Diagnostics, dead_fraction, saturated_fraction
+from numnet.callbacks.diagnostics import Diagnostics, dead_fraction, saturated_fraction
 from numnet.layers import Dense, Flatten, Sigmoid, Tanh
 from numnet.losses import CrossEntropy
 from numnet.optimizers import SGD, Adam

@@ -24,16 +24,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots
-from ._files import atomic_write
-from .callbacks import Callback
-from .layers.activations import ReLU, Sigmoid, Tanh
-from .layers.base import WeightedLayer
-from .layers.conv import Conv2D
-from .layers.dense import Dense
-from .layers.dropout import Dropout
-from .layers.reshape import Flatten
-from .trace import trace
+from .. import plots
+from .._files import atomic_write
+from .base import Callback
+from ..layers.activations import ReLU, Sigmoid, Tanh
+from ..layers.base import WeightedLayer
+from ..layers.conv import Conv2D
+from ..layers.dense import Dense
+from ..layers.dropout import Dropout
+from ..layers.reshape import Flatten
+from ..trace import trace
 
 #: the rule of thumb for ‖ΔW‖/‖W‖ per step
 GOOD_UPDATE_RATIO = 1e-3
