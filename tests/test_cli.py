@@ -27,7 +27,8 @@ RUN_FILES = ["model.safetensors", "history.csv", "config.json", *PICTURES]
 
 def printed_accuracy(out):
     """The percentage of "Training done in ... s. Test accuracy: 96.05% on digits-sample"."""
-    return float(re.search(r"^Training done in [\d.]+ s\. Test accuracy: ([\d.]+)% on digits-sample$", out, re.MULTILINE).group(1))
+    line = re.search(r"^Training done in [\d.]+ s\. Test accuracy: ([\d.]+)% on digits-sample$", out, re.MULTILINE)
+    return float(line.group(1))
 
 
 def read_history(folder):

@@ -139,7 +139,8 @@ def test_evaluate_returns_named_metrics():
     p = probs.predict(x)[:, 0].astype(np.float64)
     bce = -np.mean(is_zero * np.log(p) + (1 - is_zero) * np.log(1 - p))  # the formula, written out
     assert results["loss"] == pytest.approx(bce, rel=1e-5)
-    assert results["accuracy"] == pytest.approx(np.mean((p > 0.5) == (is_zero == 1)), abs=1e-12)  # a probability above 0.5 means class 1
+    # a probability above 0.5 means class 1
+    assert results["accuracy"] == pytest.approx(np.mean((p > 0.5) == (is_zero == 1)), abs=1e-12)
 
 
 def test_summary_lists_layers_shapes_and_params():
