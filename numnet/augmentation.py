@@ -1,6 +1,11 @@
 """Random changes to training images, so that a few thousand digits teach like many more."""
 
+from __future__ import annotations
+
+from typing import Any, Dict
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .validation import number
 
@@ -21,13 +26,13 @@ class ImageAugmenter:
         noise: standard deviation of the added noise (default 0).
     """
 
-    def __init__(self, max_shift=2.0, max_rotation=10.0, noise=0.0):
+    def __init__(self, max_shift: float = 2.0, max_rotation: float = 10.0, noise: float = 0.0) -> None:
         self.max_shift, self.max_rotation, self.noise = (
             number(name, value, 0, owner="ImageAugmenter")
             for name, value in (("max_shift", max_shift), ("max_rotation", max_rotation), ("noise", noise))
         )
 
-    def __call__(self, images, rng):
+    def __call__(self, images: ArrayLike, rng: np.random.Generator) -> np.ndarray:
         images = np.asarray(images)
         if images.ndim not in (3, 4):
             raise ValueError(f"ImageAugmenter: expected images of shape (N, H, W) or (N, C, H, W), got {images.shape}")
@@ -46,7 +51,7 @@ class ImageAugmenter:
         return np.clip(out, 0, 1).astype(images.dtype, copy=False)
 
     @staticmethod
-    def _bilinear(images, src_y, src_x):
+    def _bilinear(images: np.ndarray, src_y: np.ndarray, src_x: np.ndarray) -> np.ndarray:
         """Sample images (N, C, H, W) at fractional points (N, H, W), zero outside the image."""
         n, _, height, width = images.shape
         y0, x0 = np.floor(src_y).astype(int), np.floor(src_x).astype(int)
@@ -60,8 +65,8 @@ class ImageAugmenter:
             out += np.moveaxis(values * (weight * inside)[..., None], -1, 1)
         return out
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"max_shift": self.max_shift, "max_rotation": self.max_rotation, "noise": self.noise}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ImageAugmenter(max_shift={self.max_shift}, max_rotation={self.max_rotation}, noise={self.noise})"

@@ -16,6 +16,7 @@ from typing import Any, Dict, Optional
 
 from .callbacks import Callback
 from .errors import CheckpointError
+from .optimizers import Optimizer
 from .serialization import architecture
 from .tensorfile import read_tensor_file, write_tensor_file
 
@@ -29,7 +30,7 @@ def checkpoint_path(checkpoint_dir: str | Path) -> Path:
     return Path(checkpoint_dir) / CHECKPOINT_NAME
 
 
-def save_checkpoint(checkpoint_dir: str | Path, model: Any, optimizer: Any, state: Dict[str, Any]) -> None:
+def save_checkpoint(checkpoint_dir: str | Path, model: Any, optimizer: Optimizer, state: Dict[str, Any]) -> None:
     """Write model, optimizer and the JSON-able training ``state`` to ``checkpoint_dir`` atomically."""
     tensors = {f"model.{name}": value for name, value in model.state_dict().items()}
     for name, slots in optimizer.state.items():
@@ -44,7 +45,7 @@ def save_checkpoint(checkpoint_dir: str | Path, model: Any, optimizer: Any, stat
     write_tensor_file(checkpoint_path(checkpoint_dir), tensors, header)
 
 
-def load_checkpoint(checkpoint_dir: str | Path, model: Any, optimizer: Any) -> Optional[Dict[str, Any]]:
+def load_checkpoint(checkpoint_dir: str | Path, model: Any, optimizer: Optimizer) -> Optional[Dict[str, Any]]:
     """Restore model and optimizer in place from ``checkpoint_dir``; return the training state (None if there is no checkpoint)."""
     path = checkpoint_path(checkpoint_dir)
     if not path.exists():

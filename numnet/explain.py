@@ -16,11 +16,16 @@ backward value comes from the layers' backward passes (numnet.trace); the finite
 from the loss alone. All three are taken on a float64 copy of the model.
 """
 
+from __future__ import annotations
+
 import copy
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .datasets import gender
 from .functional import sigmoid, softmax
@@ -78,7 +83,7 @@ def _ranges(shape):
     return ", ".join(f"{letters[axis]} in 0..{size - 1}" for axis, size in enumerate(shape))
 
 
-def parameter_names(model):
+def parameter_names(model: Sequential) -> List[str]:
     """Every parameter as "<layer>.<key>[i, j]" with its index ranges, e.g. "0.weight[i, j] (i in 0..1, j in 0..1)"."""
     names = []
     for index, layer in enumerate(model.layers):
@@ -88,7 +93,7 @@ def parameter_names(model):
     return names
 
 
-def parse_param(model, name):
+def parse_param(model: Sequential, name: str) -> Tuple[int, str, Tuple[int, ...]]:
     """"<layer>.<key>[i, j]" -> (layer index, key, index tuple); ValueError listing the valid names if it names nothing."""
     if not isinstance(name, str):
         raise TypeError(f"param must be a string such as '0.weight[0, 0]'. Received: {name!r}")
@@ -115,7 +120,7 @@ def parse_param(model, name):
     return layer_index, key, index
 
 
-def default_param(model):
+def default_param(model: Sequential) -> str:
     """The first weight of the first Dense layer, entry [0, 0]: what `numnet explain` shows when not told."""
     for index, layer in enumerate(model.layers):
         if isinstance(layer, Dense):
@@ -131,16 +136,16 @@ class _Block:
     """A Dense layer (model index ``dense``) and the layers after it up to the next Dense one."""
 
     dense: int
-    activations: list = field(default_factory=list)
+    activations: List[int] = field(default_factory=list)
     end: int = 0
-    W: np.ndarray = None
-    b: np.ndarray = None
-    a_in: np.ndarray = None  # the Dense layer's input (one sample)
-    z: np.ndarray = None  # its output
-    a: np.ndarray = None  # the block's output, f(z)
-    derivative: np.ndarray = None  # f'(z) as a vector, or the Jacobian ∂a/∂z when Softmax is in the block
-    delta: np.ndarray = None  # δ = ∂L/∂z, computed here by the chain rule
-    grad_a: np.ndarray = None  # ∂L/∂a
+    W: Optional[np.ndarray] = None
+    b: Optional[np.ndarray] = None
+    a_in: Optional[np.ndarray] = None  # the Dense layer's input (one sample)
+    z: Optional[np.ndarray] = None  # its output
+    a: Optional[np.ndarray] = None  # the block's output, f(z)
+    derivative: Optional[np.ndarray] = None  # f'(z) as a vector, or the Jacobian ∂a/∂z when Softmax is in the block
+    delta: Optional[np.ndarray] = None  # δ = ∂L/∂z, computed here by the chain rule
+    grad_a: Optional[np.ndarray] = None  # ∂L/∂a
 
     @property
     def elementwise(self):
@@ -349,9 +354,9 @@ class Step:
     symbol: str
     formula: str
     numbers: str = ""
-    value: float = None
+    value: Optional[float] = None
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {"symbol": self.symbol, "formula": self.formula, "numbers": self.numbers,
                 "value": None if self.value is None else float(self.value)}
 
@@ -369,34 +374,34 @@ class Explanation:
     symbol: str
     layer: int
     key: str
-    index: tuple
+    index: Tuple[int, ...]
     value: float
     loss: float
     loss_name: str
-    forward: list
-    chain: list
+    forward: List[Step]
+    chain: List[Step]
     chain_formula: str
-    paths: dict
+    paths: Dict[str, Any]
     product: float
     backward: float
     finite_difference: float
     lr: float
-    header: list
-    notes: list = field(default_factory=list)
+    header: List[str]
+    notes: List[str] = field(default_factory=list)
     epsilon: float = EPSILON
 
     @property
-    def updated(self):
+    def updated(self) -> float:
         return self.value - self.lr * self.backward
 
     @property
-    def agreement(self):
+    def agreement(self) -> float:
         """The largest relative difference between the three values of ∂L/∂w."""
         values = [self.product, self.backward, self.finite_difference]
         scale = max(max(abs(v) for v in values), 1e-12)
         return max(abs(a - b) for a in values for b in values) / scale
 
-    def lines(self):
+    def lines(self) -> List[str]:
         out = list(self.header)
         out += ["", "Forward pass"] + _aligned(self.forward)
         out += ["", f"Chain rule: {self.chain_formula}"] + _aligned(self.chain)
@@ -416,10 +421,10 @@ class Explanation:
         ]
         return out + self.notes
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "\n".join(self.lines())
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         """JSON-able: the parameter, every step with its formula and value, the three gradients and the update."""
         return {
             "param": self.param,
@@ -656,7 +661,8 @@ def _unit_step(model, block, i, names, last):
     return Step(symbol, formula, numbers, block.a[i])
 
 
-def explain(model, x, y, *, loss, param="0.weight[0, 0]", lr=0.1, notation="auto"):
+def explain(model: Sequential, x: ArrayLike, y: ArrayLike, *, loss: Loss, param: str = "0.weight[0, 0]", lr: float = 0.1,
+            notation: str = "auto") -> Explanation:
     """The chain rule for one parameter and one sample, with every factor's formula and number.
 
     ∂L/∂W⁽ˡ⁾[i, j] = δ⁽ˡ⁾[i] · a[j],  δ⁽ˡ⁾ = f'(z⁽ˡ⁾) ⊙ W⁽ˡ⁺¹⁾ᵀ δ⁽ˡ⁺¹⁾,  δ at the output = ∂L/∂ŷ ⊙ f'(z).
@@ -731,7 +737,8 @@ def explain(model, x, y, *, loss, param="0.weight[0, 0]", lr=0.1, notation="auto
     numeric = _finite_difference(model64, x, y, loss, layer_index, key, index)
     value = float(p.W[i, j] if key == "weight" else p.b[i])
     notes = _zero_gradient_notes(model64, p, i, j, key, w, names)
-    return Explanation(canonical, w, layer_index, key, index, value, t.loss, repr(loss), forward, chain, chain_formula,
+    loss_value = cast(float, t.loss)  # set: the trace was taken with a loss
+    return Explanation(canonical, w, layer_index, key, index, value, loss_value, repr(loss), forward, chain, chain_formula,
                        paths, float(product), backward, numeric, float(lr), header, notes)
 
 
@@ -877,7 +884,7 @@ def _finite_difference(model, x, y, loss, layer_index, key, index, eps=EPSILON):
 # -- the texts' worked example ---------------------------------------------------------------------
 
 
-def gender_example():
+def gender_example() -> Explanation:
     """The texts' walk: Alice (weight −2, height −1, female = 1) through the 2-2-1 sigmoid network
     with every weight 1 and every bias 0, ∂L/∂w1 with L = (1 − ŷ)² (MSE on one sample), η = 0.1."""
     model = Sequential([Dense(2, 2, dtype=np.float64), Sigmoid(), Dense(2, 1, dtype=np.float64), Sigmoid()])
@@ -890,14 +897,14 @@ def gender_example():
     result.notes += [
         "",
         "The texts round as they go: they add 0.0474 + 0.0474 = 0.0948 and take −2(1 − 0.524) = −0.952;",
-        f"unrounded these are {_num(2 * result.forward[0].value, 4)} and {_num(gradient, 5)}. "
+        f"unrounded these are {_num(2 * cast(float, result.forward[0].value), 4)} and {_num(gradient, 5)}. "
         "The other numbers agree to the digits the texts show.",
     ]
     return result
 
 
-EXAMPLES = {"gender": gender_example}
-LOSS_NAMES = {"mse": MSE, "cross-entropy": CrossEntropy, "binary-cross-entropy": BinaryCrossEntropy}
+EXAMPLES: Dict[str, Callable[[], Explanation]] = {"gender": gender_example}
+LOSS_NAMES: Dict[str, Type[Loss]] = {"mse": MSE, "cross-entropy": CrossEntropy, "binary-cross-entropy": BinaryCrossEntropy}
 
 
 def _numbers(text, what):
@@ -908,13 +915,15 @@ def _numbers(text, what):
     return np.array(values)
 
 
-def default_loss(model):
+def default_loss(model: Sequential) -> Loss:
     """CrossEntropy for a model ending in a Dense layer of several outputs (logits, as numnet train makes), else MSE."""
     last = model.layers[-1] if model.layers else None
     return CrossEntropy() if isinstance(last, Dense) and last.out_features > 1 else MSE()
 
 
-def explain_model_file(path, *, image=None, values=None, label, param=None, lr=0.1, loss=None, notation="auto"):
+def explain_model_file(path: str | Path, *, image: Optional[str | Path] = None, values: Optional[str] = None,
+                       label: Optional[str | int], param: Optional[str] = None, lr: float = 0.1,
+                       loss: Optional[str] = None, notation: str = "auto") -> Explanation:
     """`numnet explain MODEL`: load a model file and explain one parameter for a picture or a row of numbers.
 
     Args:
@@ -931,16 +940,16 @@ def explain_model_file(path, *, image=None, values=None, label, param=None, lr=0
         raise ValueError("the chain rule needs the target: pass a label (the class of the picture, or the target values)")
     model = load_model(path)
     if loss is None:
-        loss = default_loss(model)
+        loss_function = default_loss(model)
     elif loss in LOSS_NAMES:
-        loss = LOSS_NAMES[loss]()
+        loss_function = LOSS_NAMES[loss]()
     else:
         raise ValueError(f"unknown loss {loss!r}; expected one of {', '.join(LOSS_NAMES)}")
     if image is not None:
         x = as_model_input(model, load_digit(image)[None])
     else:
         x = _numbers(values, "the input")[None]
-    if isinstance(loss, CrossEntropy):
+    if isinstance(loss_function, CrossEntropy):
         names = model.metadata.get("class_names")
         if names and str(label) in names:
             y = np.array([list(names).index(str(label))])
@@ -952,4 +961,4 @@ def explain_model_file(path, *, image=None, values=None, label, param=None, lr=0
                                  f"Received: {label!r}") from None
     else:
         y = _numbers(label, "the label")[None]
-    return explain(model, x, y, loss=loss, param=param or default_param(model), lr=lr, notation=notation)
+    return explain(model, x, y, loss=loss_function, param=param or default_param(model), lr=lr, notation=notation)

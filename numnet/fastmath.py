@@ -5,13 +5,17 @@ each docstring says what the helper computes and why it is faster. The tests com
 with its plain formula (tests/test_fastmath.py).
 """
 
+from __future__ import annotations
+
 import functools
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 
 @functools.lru_cache(maxsize=64)
-def _ones(length, dtype):
+def _ones(length: int, dtype: np.dtype) -> np.ndarray:
     """A read-only vector of ones, kept between calls."""
     vector = np.ones(length, dtype)
     vector.flags.writeable = False
@@ -19,14 +23,14 @@ def _ones(length, dtype):
 
 
 @functools.lru_cache(maxsize=64)
-def _row_starts(rows, width):
+def _row_starts(rows: int, width: int) -> np.ndarray:
     """Flat index of each row's first entry in a C-contiguous (rows, width) array: 0, width, 2·width, …"""
     starts = np.arange(0, rows * width, width)
     starts.flags.writeable = False
     return starts
 
 
-def column_sums(a):
+def column_sums(a: np.ndarray) -> np.ndarray:
     """Σₙ a[n], the sum over the rows of a 2-D array: a.sum(axis=0).
 
     Computed as 1ᵀ a, one BLAS matrix-vector product: NumPy's reduction over the rows of a short,
@@ -35,7 +39,7 @@ def column_sums(a):
     return _ones(a.shape[0], a.dtype).dot(a)
 
 
-def row_sums(a):
+def row_sums(a: np.ndarray) -> np.ndarray:
     """The sum along the last axis: a.sum(axis=-1).
 
     Computed as a · 1, one BLAS matrix-vector product: NumPy reduces a short last axis (a row of
@@ -44,7 +48,7 @@ def row_sums(a):
     return a.dot(_ones(a.shape[-1], a.dtype))
 
 
-def row_max(a):
+def row_max(a: np.ndarray) -> np.ndarray:
     """The maximum along the last axis: a.max(axis=-1) (NaN where a row holds a NaN, as there).
 
     Read at each row's argmax: NumPy's maximum over a short last axis pays one inner-loop call per
@@ -54,12 +58,12 @@ def row_max(a):
     return pick(rows, rows.argmax(axis=1)).reshape(a.shape[:-1])
 
 
-def _flat_indices(shape, columns):
+def _flat_indices(shape: Tuple[int, ...], columns: np.ndarray) -> np.ndarray:
     # columns may be unsigned: uint64 + int64 would give floats
     return _row_starts(*shape) + np.asarray(columns).astype(np.intp, copy=False)
 
 
-def pick(a, columns):
+def pick(a: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """One entry per row of a 2-D array, a[n, columns[n]]: a[np.arange(N), columns].
 
     Read through flat indices n·C + columns[n] (the row offsets kept between calls), which costs
@@ -70,7 +74,7 @@ def pick(a, columns):
     return a.ravel()[_flat_indices(a.shape, columns)]
 
 
-def inplace_subtract_at(a, columns, value):
+def inplace_subtract_at(a: np.ndarray, columns: np.ndarray, value: float) -> None:
     """a[n, columns[n]] −= value for every row n of a 2-D array, in place: a − value · one_hot(columns).
 
     Written through flat indices, as ``pick`` reads (no one-hot rows are built).
@@ -81,7 +85,7 @@ def inplace_subtract_at(a, columns, value):
         a.ravel()[_flat_indices(a.shape, columns)] -= value
 
 
-def zeros_in_layout_of(x, dtype=None, reuse=None):
+def zeros_in_layout_of(x: np.ndarray, dtype: Optional[DTypeLike] = None, reuse: Optional[np.ndarray] = None) -> np.ndarray:
     """Zeros of x's shape, laid out in memory like x (its axes in the same order of strides);
     ``reuse`` itself when it already is such an array (then nothing is allocated).
 
@@ -98,7 +102,7 @@ def zeros_in_layout_of(x, dtype=None, reuse=None):
     return zeros.transpose(np.argsort(order))
 
 
-def as_layout_of(a, like):
+def as_layout_of(a: np.ndarray, like: np.ndarray) -> np.ndarray:
     """``a`` (of like's shape) laid out in memory like ``like``: a copy when like is not C-ordered.
 
     The layers after a conv layer work on its batch-innermost maps; handing their gradients back in
@@ -115,12 +119,12 @@ def as_layout_of(a, like):
 COLUMNS_PER_SLICE = 4096
 
 
-def column_slices(columns):
+def column_slices(columns: int) -> Iterator[slice]:
     """Slices of ``COLUMNS_PER_SLICE`` consecutive columns covering range(columns)."""
     return (slice(start, start + COLUMNS_PER_SLICE) for start in range(0, columns, COLUMNS_PER_SLICE))
 
 
-def matmul_in_slices(left, right):
+def matmul_in_slices(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """left @ right, computed over slices of right's columns.
 
     For a short, very wide right (a conv layer's patches: tens of rows, 10⁴–10⁵ columns) OpenBLAS is
@@ -132,7 +136,7 @@ def matmul_in_slices(left, right):
     return product
 
 
-def matmul_transposed_in_slices(left, right):
+def matmul_transposed_in_slices(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """left @ rightᵀ for two short, very wide arrays, summed over slices of their shared columns
     (the same reason as ``matmul_in_slices``)."""
     product = np.zeros((left.shape[0], right.shape[0]), dtype=np.result_type(left, right))
@@ -141,7 +145,7 @@ def matmul_transposed_in_slices(left, right):
     return product
 
 
-def work_array(cache, key, like):
+def work_array(cache: Dict[Any, np.ndarray], key: Any, like: np.ndarray) -> np.ndarray:
     """An uninitialized array shaped and laid out like ``like``, kept in the dict ``cache`` under ``key``
     and handed out again while shape, dtype and strides stay the same.
 
@@ -154,7 +158,7 @@ def work_array(cache, key, like):
     return work
 
 
-def inplace_moving_average(average, x, decay, work):
+def inplace_moving_average(average: np.ndarray, x: np.ndarray, decay: float, work: np.ndarray) -> None:
     """average ← decay · average + (1 − decay) · x, in place.
 
     (1 − decay) · x goes to ``work`` (an array like x; x may be ``work`` itself), so no temporary
@@ -164,7 +168,8 @@ def inplace_moving_average(average, x, decay, work):
     average += np.multiply(x, 1 - decay, out=work)
 
 
-def inplace_divided_step(w, lr, numerator, mean_square, eps, work):
+def inplace_divided_step(w: np.ndarray, lr: float, numerator: np.ndarray, mean_square: np.ndarray, eps: float,
+                         work: np.ndarray) -> None:
     """w ← w − lr · numerator / (√mean_square + eps), in place, with ``work`` (an array like w) for
     the quotient, so no temporary array is made (see ``work_array``).
 

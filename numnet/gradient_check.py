@@ -1,9 +1,13 @@
 """Check a backward pass against central finite differences, in float64."""
 
+from __future__ import annotations
+
 import copy
 from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .layers.base import Layer
 from .losses import Loss
@@ -18,23 +22,23 @@ ZERO_GRADIENT_FLOOR = 1e-3
 class GradcheckResult:
     """Relative error ‖analytic − numeric‖ / max(‖analytic‖ + ‖numeric‖, 1e-3) per checked gradient."""
 
-    errors: dict = field(default_factory=dict)
+    errors: Dict[str, float] = field(default_factory=dict)
 
     @property
-    def max_error(self):
+    def max_error(self) -> float:
         return max(self.errors.values())
 
-    def __str__(self):
+    def __str__(self) -> str:
         rows = [f"{name:>16}  {error:.3e}" for name, error in self.errors.items()]
         return "\n".join(rows + [f"{'largest':>16}  {self.max_error:.3e}"])
 
 
-def _relative_error(analytic, numeric):
-    scale = max(np.linalg.norm(analytic) + np.linalg.norm(numeric), ZERO_GRADIENT_FLOOR)
+def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
+    scale = max(float(np.linalg.norm(analytic) + np.linalg.norm(numeric)), ZERO_GRADIENT_FLOOR)
     return float(np.linalg.norm(analytic - numeric) / scale)
 
 
-def _numeric_gradient(scalar, array, eps):
+def _numeric_gradient(scalar: Callable[[], float], array: np.ndarray, eps: float) -> np.ndarray:
     """∂scalar/∂array by central differences (f(a + ε) − f(a − ε)) / 2ε, perturbing array in place."""
     grad = np.zeros_like(array)
     for index in np.ndindex(array.shape):  # by index, not through reshape(-1): that copies non-C-ordered arrays
@@ -48,7 +52,8 @@ def _numeric_gradient(scalar, array, eps):
     return grad
 
 
-def gradcheck(target, x, y=None, *, loss=None, eps=1e-6, seed=0, training=False):
+def gradcheck(target: Any, x: ArrayLike, y: Optional[ArrayLike] = None, *, loss: Optional[Loss] = None, eps: float = 1e-6,
+              seed: int = 0, training: bool = False) -> GradcheckResult:
     """Compare the backward pass of a layer, a model or a loss with central finite differences.
 
     Works on a float64 copy of ``target`` (the original is untouched), so float32 layers can be

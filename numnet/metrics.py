@@ -1,9 +1,14 @@
 """Classification metrics computed from a model's raw outputs."""
 
+from __future__ import annotations
+
+from typing import Tuple
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def predicted_classes(y_pred, threshold=0.5):
+def predicted_classes(y_pred: ArrayLike, threshold: float = 0.5) -> np.ndarray:
     """Class of each row: the largest output for (N, C) outputs, output > threshold for one output."""
     y_pred = np.asarray(y_pred)
     if y_pred.ndim == 2 and y_pred.shape[1] > 1:
@@ -11,7 +16,7 @@ def predicted_classes(y_pred, threshold=0.5):
     return (y_pred.reshape(len(y_pred)) > threshold).astype(np.int64)
 
 
-def true_classes(y_true):
+def true_classes(y_true: ArrayLike) -> np.ndarray:
     """Class labels from integer labels (N,), one-hot rows (N, C) or 0/1 targets (N, 1)."""
     y_true = np.asarray(y_true)
     if y_true.ndim == 2 and y_true.shape[1] > 1:
@@ -19,7 +24,7 @@ def true_classes(y_true):
     return np.rint(y_true.reshape(len(y_true))).astype(np.int64)
 
 
-def accuracy(y_true, y_pred, threshold=0.5):
+def accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5) -> float:
     """Fraction of rows whose predicted class equals the true class."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.ndim == 1 and y_true.dtype.kind in "iu" and y_pred.ndim == 2 and y_pred.shape[1] > 1:
@@ -27,14 +32,14 @@ def accuracy(y_true, y_pred, threshold=0.5):
     return float(np.mean(predicted_classes(y_pred, threshold) == true_classes(y_true)))
 
 
-def confusion_matrix(y_true, y_pred_classes, num_classes):
+def confusion_matrix(y_true: ArrayLike, y_pred_classes: ArrayLike, num_classes: int) -> np.ndarray:
     """C[i, j] = number of samples of true class i predicted as class j."""
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred_classes)), 1)
     return matrix
 
 
-def precision_recall(matrix):
+def precision_recall(matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Per-class precision C[i,i]/Σⱼ C[j,i] and recall C[i,i]/Σⱼ C[i,j] (0 where nothing was predicted/present)."""
     correct = np.diag(matrix).astype(np.float64)
     predicted = matrix.sum(axis=0)
@@ -44,7 +49,7 @@ def precision_recall(matrix):
     return precision, recall
 
 
-def top_k_accuracy(y_true, y_pred, k=5):
+def top_k_accuracy(y_true: ArrayLike, y_pred: ArrayLike, k: int = 5) -> float:
     """Fraction of rows whose true class is among the k largest outputs."""
     y_pred = np.asarray(y_pred)
     if y_pred.ndim != 2 or y_pred.shape[1] < 2:

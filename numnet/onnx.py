@@ -20,10 +20,13 @@ a dense layer, Dropout and Identity), and returns a Sequential that trains and s
 The onnx package is an optional dependency (the ``onnx`` extra), imported when these functions run.
 """
 
+from __future__ import annotations
+
 import decimal
 import math
 import numbers
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, List, Union
 
 import numpy as np
 
@@ -35,6 +38,9 @@ from .layers import (
 )
 from .model import Sequential
 
+if TYPE_CHECKING:  # onnx is imported when these functions run
+    import onnx
+
 #: the opset export writes unless told otherwise; onnxruntime 1.32 runs opsets 13 to 28
 DEFAULT_OPSET = 17
 #: the oldest opset export writes: Softmax over the last axis only exists from opset 13 on
@@ -43,7 +49,7 @@ MIN_OPSET = 13
 ONNX_REQUIREMENT = "onnx==1.23.2"
 
 
-def _import_onnx():
+def _import_onnx() -> Any:
     """The onnx package, or an ImportError that says which pip command installs it."""
     try:
         import onnx
@@ -59,7 +65,7 @@ def _import_onnx():
 # -- export -------------------------------------------------------------------------------------------
 
 
-def export(model, path, *, opset=DEFAULT_OPSET):
+def export(model: Sequential, path: str | Path, *, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
     """Write ``model`` to ``path`` as an ONNX model (atomically) and return the ModelProto.
 
     One ONNX node per layer (see the module's table), the parameters as initializers named as in
@@ -123,7 +129,7 @@ def export(model, path, *, opset=DEFAULT_OPSET):
     return proto
 
 
-def _export_input_shape(model):
+def _export_input_shape(model: Sequential) -> List[Union[int, str]]:
     """The per-sample input shape: the model's own, else the first layer's; Conv2D leaves H and W symbolic."""
     if model.input_shape is not None:
         return list(model.input_shape)
@@ -138,7 +144,7 @@ def _export_input_shape(model):
     )
 
 
-def _export_dtype(model):
+def _export_dtype(model: Sequential) -> np.dtype:
     dtypes = {array.dtype for layer in model.layers for array in {**layer.params, **layer.buffers}.values()}
     if len(dtypes) > 1:
         raise ValueError(f"the model's parameters must share one dtype to export; found {sorted(map(str, dtypes))}")
@@ -201,7 +207,7 @@ EXPORTERS = {
 # -- load ---------------------------------------------------------------------------------------------
 
 
-def load(source):
+def load(source: Union[str, Path, bytes, bytearray, onnx.ModelProto]) -> Sequential:
     """Read an ONNX model that is a chain of the supported operators into a numnet Sequential.
 
     The graph must have one input of shape (N, ...) with every axis but the batch fixed (or a
@@ -633,7 +639,7 @@ class _ChainReader:
         return shape
 
 
-def _shortest(value):
+def _shortest(value: Any) -> float:
     """A NumPy float as the shortest decimal that reads back as it (float32 0.30000001 -> 0.3): ONNX
     keeps attributes in float32, and this gives back the hyperparameters a model was built with."""
     return float(str(value))

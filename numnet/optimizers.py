@@ -8,7 +8,10 @@ reloaded model or a resumed optimizer cannot point at stale arrays.
 In the update rules, w is a parameter, g its gradient ∂L/∂w and lr the learning rate.
 """
 
+from __future__ import annotations
+
 import math
+from typing import Any, Dict, Mapping, Sequence, Tuple
 
 import numpy as np
 
@@ -19,18 +22,18 @@ class Optimizer:
     """Base class. Subclasses name their state ``slots`` and define ``_update(name, w, g)``, which
     updates one parameter w in place from its gradient g."""
 
-    slots: tuple = ()
+    slots: Tuple[str, ...] = ()
 
-    def __init__(self, lr):
-        self.lr = self._number("lr", lr, 0, low_inclusive=False)
+    def __init__(self, lr: float) -> None:
+        self.lr: float = self._number("lr", lr, 0, low_inclusive=False)
         self.iterations = 0
-        self.state = {}
-        self._work = {}  # work arrays of the updates (fastmath.work_array), by parameter name; not state
+        self.state: Dict[str, Dict[str, np.ndarray]] = {}
+        self._work: Dict[str, np.ndarray] = {}  # work arrays of the updates (fastmath.work_array), by parameter name; not state
 
-    def _number(self, name, value, low, high=math.inf, **inclusive):
+    def _number(self, name: str, value: Any, low: float, high: float = math.inf, **inclusive: bool) -> float:
         return validation.number(name, value, low, high, owner=type(self).__name__, **inclusive)
 
-    def step(self, layers):
+    def step(self, layers: Any) -> None:
         """Update every parameter of ``layers`` (a list of layers or a Sequential) from its gradient."""
         layers = getattr(layers, "layers", layers)
         named, state = [], self.state
@@ -55,24 +58,24 @@ class Optimizer:
         for name, param, grad in named:
             self._update(name, param, grad)
 
-    def _update(self, name, w, g):
+    def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define _update(name, w, g)")
 
-    def _slot(self, name, slot, param):
+    def _slot(self, name: str, slot: str, param: np.ndarray) -> np.ndarray:
         """The optimizer's state array `slot` for a parameter, created as zeros of its dtype."""
         slots = self.state.setdefault(name, {})
         if slot not in slots:
             slots[slot] = np.zeros_like(param)
         return slots[slot]
 
-    def _check_state_shape(self, name, slot, value, param):
+    def _check_state_shape(self, name: str, slot: str, value: np.ndarray, param: np.ndarray) -> None:
         if value.shape != param.shape:
             raise RuntimeError(
                 f"{self!r}: its state {slot!r} for parameter {name} has shape {value.shape}, but the "
                 f"parameter has shape {param.shape}; was this state loaded from another model?"
             )
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         """Everything needed to resume exactly: hyperparameters, step count and per-parameter state."""
         return {
             "lr": self.lr,
@@ -80,7 +83,7 @@ class Optimizer:
             "state": {name: {k: v.copy() for k, v in slots.items()} for name, slots in self.state.items()},
         }
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore what ``state_dict`` returned (arrays are copied); on a bad state nothing changes."""
         owner = type(self).__name__
         try:
@@ -101,10 +104,10 @@ class Optimizer:
                 )
         self.lr, self.iterations, self.state = lr, iterations, state
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"lr": self.lr}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
 
 
@@ -125,7 +128,7 @@ class SGD(Optimizer):
 
     slots = ("velocity",)
 
-    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0) -> None:
         super().__init__(lr)
         self.momentum = self._number("momentum", momentum, 0, 1, high_inclusive=False)
         self.weight_decay = self._number("weight_decay", weight_decay, 0)
@@ -133,7 +136,7 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True needs a momentum > 0. Received: momentum=0")
         self.nesterov = bool(nesterov)
 
-    def _update(self, name, w, g):
+    def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         mu = self.momentum
         if self.weight_decay:
             g = g + self.weight_decay * w  # g ← ∂L/∂w + λ w
@@ -152,7 +155,7 @@ class SGD(Optimizer):
         else:
             w -= self.lr * v  # w ← w − lr · v
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov, "weight_decay": self.weight_decay}
 
 
@@ -176,20 +179,21 @@ class Adam(Optimizer):
 
     slots = ("m", "v")
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"{type(self).__name__}: betas must be a pair (beta1, beta2). Received: betas={betas!r}")
-        self.betas = tuple(self._number(name, beta, 0, 1, high_inclusive=False) for name, beta in zip(("beta1", "beta2"), betas))
+        self.betas: Tuple[float, ...] = tuple(self._number(name, beta, 0, 1, high_inclusive=False) for name, beta in zip(("beta1", "beta2"), betas))
         self.eps = self._number("eps", eps, 0)
         self.weight_decay = self._number("weight_decay", weight_decay, 0)
 
-    def _update(self, name, w, g):
+    def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         if self.weight_decay:
             g = g + self.weight_decay * w  # g ← ∂L/∂w + λ w
         self._adam_update(name, w, g)
 
-    def _adam_update(self, name, w, g):
+    def _adam_update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         """m, v and w of the class docstring, for the gradient g."""
         beta1, beta2 = self.betas
         m, v = self._slot(name, "m", w), self._slot(name, "v", w)
@@ -202,7 +206,7 @@ class Adam(Optimizer):
         # math.sqrt keeps Python floats, which leave float32 arrays float32
         fastmath.inplace_divided_step(w, self.lr * math.sqrt(c2) / c1, m, v, self.eps * math.sqrt(c2), work)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps, "weight_decay": self.weight_decay}
 
 
@@ -218,10 +222,11 @@ class AdamW(Adam):
         weight_decay: λ ≥ 0 (default 0.01).
     """
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+    def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01) -> None:
         super().__init__(lr, betas, eps, weight_decay)
 
-    def _update(self, name, w, g):
+    def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         if self.weight_decay:
             w *= 1 - self.lr * self.weight_decay  # w ← w − lr · λ · w
         self._adam_update(name, w, g)
@@ -244,7 +249,8 @@ class RMSprop(Optimizer):
 
     slots = ("square_avg", "grad_avg", "momentum_buffer")
 
-    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+    def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum: float = 0.0, centered: bool = False) -> None:
         super().__init__(lr)
         self.alpha = self._number("alpha", alpha, 0, 1, high_inclusive=False)
         self.eps = self._number("eps", eps, 0)
@@ -252,7 +258,7 @@ class RMSprop(Optimizer):
         self.momentum = self._number("momentum", momentum, 0, 1, high_inclusive=False)
         self.centered = bool(centered)
 
-    def _update(self, name, w, g):
+    def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         alpha, mu = self.alpha, self.momentum
         if self.weight_decay:
             g = g + self.weight_decay * w  # g ← ∂L/∂w + λ w
@@ -274,7 +280,7 @@ class RMSprop(Optimizer):
         else:
             w -= self.lr * g / a  # w ← w − lr · g / a
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps, "weight_decay": self.weight_decay,
                 "momentum": self.momentum, "centered": self.centered}
 
@@ -294,14 +300,15 @@ class Adagrad(Optimizer):
 
     slots = ("sum",)
 
-    def __init__(self, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+    def __init__(self, lr: float = 0.01, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> None:
         super().__init__(lr)
         self.lr_decay = self._number("lr_decay", lr_decay, 0)
         self.weight_decay = self._number("weight_decay", weight_decay, 0)
         self.initial_accumulator_value = self._number("initial_accumulator_value", initial_accumulator_value, 0)
         self.eps = self._number("eps", eps, 0)
 
-    def _update(self, name, w, g):
+    def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         if self.weight_decay:
             g = g + self.weight_decay * w  # g ← ∂L/∂w + λ w
         if name not in self.state:
@@ -311,6 +318,6 @@ class Adagrad(Optimizer):
         t = self.iterations
         w -= self.lr / (1 + (t - 1) * self.lr_decay) * g / (np.sqrt(s) + self.eps)  # w ← w − lr_t · g / (√s + ε)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"lr": self.lr, "lr_decay": self.lr_decay, "weight_decay": self.weight_decay,
                 "initial_accumulator_value": self.initial_accumulator_value, "eps": self.eps}

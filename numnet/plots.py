@@ -1,23 +1,32 @@
 """Pictures of a training run, written as PNG files with matplotlib (no display needed)."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Tuple
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._files import atomic_write
 from .layers import AvgPool2D, MaxPool2D
 
+if TYPE_CHECKING:  # matplotlib is imported when a picture is drawn
+    from matplotlib.figure import Figure
 
-def _figure(width, height):
+
+def _figure(width: float, height: float) -> Figure:
     from matplotlib.figure import Figure  # no pyplot: works without a display and without global state
 
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
-def _save(figure, path):
+def _save(figure: Figure, path: str | Path) -> None:
     with atomic_write(path) as file:
         figure.savefig(file, format="png")
 
 
-def plot_history(history, path):
+def plot_history(history: Dict[str, List[float]], path: str | Path) -> None:
     """Loss and accuracy per epoch, training and validation, side by side."""
     figure = _figure(10, 4)
     panels = [name for name in ("loss", "accuracy") if name in history]
@@ -33,7 +42,7 @@ def plot_history(history, path):
     _save(figure, path)
 
 
-def plot_confusion_matrix(matrix, class_names, path):
+def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: str | Path) -> None:
     """Counts of true class (rows) against predicted class (columns)."""
     figure = _figure(7, 6)
     axes = figure.add_subplot()
@@ -51,7 +60,8 @@ def plot_confusion_matrix(matrix, class_names, path):
     _save(figure, path)
 
 
-def plot_misclassified(images, y_true, y_pred, class_names, path, limit=36):
+def plot_misclassified(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str],
+                       path: str | Path, limit: int = 36) -> None:
     """A grid of the first `limit` test images the model got wrong, titled true -> predicted."""
     all_wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))
     wrong = all_wrong[:limit]
@@ -69,7 +79,7 @@ def plot_misclassified(images, y_true, y_pred, class_names, path, limit=36):
     _save(figure, path)
 
 
-def _signed_image_grid(images, title, path, columns=8):
+def _signed_image_grid(images: np.ndarray, title: str, path: str | Path, columns: int = 8) -> None:
     """Small images side by side, red positive and blue negative, each on its own symmetric scale."""
     rows = int(np.ceil(len(images) / columns))
     figure = _figure(columns * 1.2, rows * 1.2 + 0.4)
@@ -82,19 +92,19 @@ def _signed_image_grid(images, title, path, columns=8):
     _save(figure, path)
 
 
-def plot_first_layer_weights(weight, path, image_shape=(28, 28), limit=64):
+def plot_first_layer_weights(weight: ArrayLike, path: str | Path, image_shape: Tuple[int, ...] = (28, 28), limit: int = 64) -> None:
     """The first Dense layer's weights, one image per neuron: what each hidden unit looks for."""
     images = np.asarray(weight)[:limit].reshape(-1, *image_shape)
     _signed_image_grid(images, f"First layer weights ({len(images)} neurons; red positive, blue negative)", path)
 
 
-def plot_conv_filters(weight, path, limit=64):
+def plot_conv_filters(weight: ArrayLike, path: str | Path, limit: int = 64) -> None:
     """A convolution's kernels, one small image per output channel (its first input channel)."""
     kernels = np.asarray(weight)[:limit, 0]
     _signed_image_grid(kernels, f"First convolution's {len(kernels)} filters (red positive, blue negative)", path)
 
 
-def plot_feature_maps(model, image, path, limit=16):
+def plot_feature_maps(model: Any, image: np.ndarray, path: str | Path, limit: int = 16) -> None:
     """One input image and what each convolution block makes of it (first `limit` channels per layer)."""
     stages, x = [("input", image[0])], image
     for layer in model.layers:
@@ -114,7 +124,7 @@ def plot_feature_maps(model, image, path, limit=16):
     _save(figure, path)
 
 
-def plot_diagnostics(rows, path, good_update_ratio=1e-3):
+def plot_diagnostics(rows: Sequence[Dict[str, Any]], path: str | Path, good_update_ratio: float = 1e-3) -> None:
     """Four panels over the epochs, one line per layer: activation spread, dead/saturated fractions,
     gradient norms and update-to-weight ratios (rows as numnet.callbacks.Diagnostics records them)."""
     figure = _figure(12, 8)
@@ -141,7 +151,8 @@ def plot_diagnostics(rows, path, good_update_ratio=1e-3):
         if number == 4:
             axes.axhline(good_update_ratio, color="seagreen", linestyle="--", linewidth=1, label=f"rule of thumb {good_update_ratio:g}")
         axes.set(xlabel="epoch", title=title, yscale=scale)
-        axes.xaxis.get_major_locator().set_params(integer=True)
+        # the default locator is a MaxNLocator, which takes integer=; the stubs type only the base Locator
+        axes.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]
         axes.grid(alpha=0.3)
         if axes.lines:
             axes.legend(fontsize=7)

@@ -5,29 +5,36 @@ end of every epoch yourself. Epoch 0 is the start of training; after the k-th ``
 learning rate is ``lr_at(k)``. The formulas are torch.optim.lr_scheduler's.
 """
 
+from __future__ import annotations
+
 import math
+from typing import Any, Callable, Dict, Mapping, Optional
 
 from .improvement import Improvement
+from .optimizers import Optimizer
 from .validation import non_negative_int, number, one_of, positive_int
 
 
 class Schedule:
     """Base class for schedules that depend on the epoch alone (subclasses define ``lr_at``)."""
 
-    def __init__(self, optimizer):
+    #: the learning rate after ``epoch`` steps
+    lr_at: Callable[[int], float]
+
+    def __init__(self, optimizer: Optimizer) -> None:
         self.optimizer = optimizer
         self.base_lr = optimizer.lr
         self.epoch = 0
 
-    def step(self):
+    def step(self) -> float:
         self.epoch += 1
         self.optimizer.lr = self.lr_at(self.epoch)
         return self.optimizer.lr
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         return {"base_lr": self.base_lr, "epoch": self.epoch}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.base_lr, self.epoch = float(state["base_lr"]), int(state["epoch"])
         self.optimizer.lr = self.lr_at(self.epoch)
 
@@ -35,23 +42,23 @@ class Schedule:
 class StepLR(Schedule):
     """Multiply the learning rate by γ every ``step_size`` epochs: lr = lr₀ · γ^⌊epoch / step_size⌋."""
 
-    def __init__(self, optimizer, step_size, gamma=0.1):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
         self.step_size = positive_int("step_size", step_size, owner="StepLR")
         self.gamma = number("gamma", gamma, 0, low_inclusive=False, owner="StepLR")
 
-    def lr_at(self, epoch):
+    def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** (epoch // self.step_size)
 
 
 class ExponentialLR(Schedule):
     """Multiply the learning rate by γ every epoch: lr = lr₀ · γ^epoch."""
 
-    def __init__(self, optimizer, gamma):
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
         super().__init__(optimizer)
         self.gamma = number("gamma", gamma, 0, low_inclusive=False, owner="ExponentialLR")
 
-    def lr_at(self, epoch):
+    def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma**epoch
 
 
@@ -69,14 +76,14 @@ class CosineAnnealingLR(Schedule):
         warmup_epochs: epochs of linear warm-up (default 0).
     """
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, warmup_epochs=0):
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, warmup_epochs: int = 0) -> None:
         super().__init__(optimizer)
         self.T_max = positive_int("T_max", T_max, owner="CosineAnnealingLR")
         self.eta_min = number("eta_min", eta_min, 0, owner="CosineAnnealingLR")
         self.warmup_epochs = number("warmup_epochs", warmup_epochs, 0, self.T_max - 1, integer=True, owner="CosineAnnealingLR")
         optimizer.lr = self.lr_at(0)
 
-    def lr_at(self, epoch):
+    def lr_at(self, epoch: int) -> float:
         w = self.warmup_epochs
         if epoch < w:
             return self.base_lr * (epoch + 1) / (w + 1)
@@ -96,8 +103,8 @@ class ReduceLROnPlateau:
         threshold: default 1e-4. threshold_mode: "rel" (default) or "abs". cooldown: default 0. min_lr: default 0.
     """
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
-                 cooldown=0, min_lr=0.0):
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0) -> None:
         owner = "ReduceLROnPlateau"
         self.optimizer = optimizer
         self.mode = one_of("mode", mode, ("min", "max"), owner=owner)
@@ -113,10 +120,10 @@ class ReduceLROnPlateau:
         self.epoch = 0
 
     @property
-    def best(self):
+    def best(self) -> Optional[float]:
         return self.improvement.best
 
-    def step(self, value):
+    def step(self, value: float) -> float:
         self.epoch += 1
         if self.improvement.update(float(value)):
             self.bad_epochs = 0
@@ -132,11 +139,11 @@ class ReduceLROnPlateau:
             self.cooldown_left, self.bad_epochs = self.cooldown, 0
         return self.optimizer.lr
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         return {"best": self.best, "bad_epochs": self.bad_epochs, "cooldown_left": self.cooldown_left,
                 "epoch": self.epoch, "lr": self.optimizer.lr}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.improvement.best = None if state["best"] is None else float(state["best"])
         self.bad_epochs = int(state["bad_epochs"])
         self.cooldown_left, self.epoch = int(state["cooldown_left"]), int(state["epoch"])

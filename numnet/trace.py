@@ -7,27 +7,30 @@ own ``forward(x, training=False)`` and ``backward(grad)``, copied as they go by,
 call on the model cannot change a trace.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Dict, Iterator, List, Optional, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .losses import Loss
 
 
-def _json_array(array, full):
+def _json_array(array: Optional[np.ndarray], full: bool) -> Any:
     """An array for JSON: nested lists of floats, or (full=False) its shape and a five-number summary."""
     if array is None:
         return None
     if full:
         return array.tolist()
-    summary = {"shape": list(array.shape), "dtype": str(array.dtype)}
+    summary: Dict[str, Any] = {"shape": list(array.shape), "dtype": str(array.dtype)}
     if array.size:
         summary.update(min=float(array.min()), max=float(array.max()), mean=float(array.mean()), std=float(array.std()))
     return summary
 
 
-def _wanted(array, arrays, max_size):
+def _wanted(array: Optional[np.ndarray], arrays: bool, max_size: Optional[int]) -> bool:
     return arrays and (max_size is None or array is None or array.size <= max_size)
 
 
@@ -46,13 +49,13 @@ class LayerTrace:
     output: np.ndarray
     grad_output: Optional[np.ndarray] = None
     grad_input: Optional[np.ndarray] = None
-    params: dict = field(default_factory=dict)
-    grads: dict = field(default_factory=dict)
+    params: Dict[str, np.ndarray] = field(default_factory=dict)
+    grads: Dict[str, np.ndarray] = field(default_factory=dict)
 
-    def to_dict(self, arrays=True, max_size=None):
+    def to_dict(self, arrays: bool = True, max_size: Optional[int] = None) -> Dict[str, Any]:
         """JSON-able dict; arrays as nested lists, or as shape and summary (arrays=False, or above max_size elements)."""
 
-        def shown(array):
+        def shown(array: Optional[np.ndarray]) -> Any:
             return _json_array(array, _wanted(array, arrays, max_size))
 
         return {
@@ -78,28 +81,28 @@ class Trace:
     ``len(trace)``, ``trace[0]``, ``for layer in trace``.
     """
 
-    layers: list
+    layers: List[LayerTrace]
     input: np.ndarray
     output: np.ndarray
     target: Optional[np.ndarray] = None
     loss: Optional[float] = None
     loss_name: Optional[str] = None
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.layers)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[LayerTrace]:
         return iter(self.layers)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> LayerTrace:
         return self.layers[index]
 
     @property
-    def has_gradients(self):
+    def has_gradients(self) -> bool:
         """Whether the backward pass was recorded (targets and a loss were given)."""
         return self.loss is not None
 
-    def to_dict(self, arrays=True, max_size=None):
+    def to_dict(self, arrays: bool = True, max_size: Optional[int] = None) -> Dict[str, Any]:
         """JSON-able dict of the whole trace.
 
         Args:
@@ -109,7 +112,7 @@ class Trace:
                 (a 784-256-128-10 model's first weight has 200,704).
         """
 
-        def shown(array):
+        def shown(array: Optional[np.ndarray]) -> Any:
             return _json_array(array, _wanted(array, arrays, max_size))
 
         return {
@@ -121,7 +124,7 @@ class Trace:
             "layers": [layer.to_dict(arrays, max_size) for layer in self.layers],
         }
 
-    def __str__(self):
+    def __str__(self) -> str:
         """A table: each layer's output shape, mean and spread, and the size of dL/d(output)."""
         width = max(len("layer"), *(len(layer.name) for layer in self.layers))
         rows = [f"{'#':>2}  {'layer':<{width}}  {'output shape':<16} {'mean':>10} {'std':>10}  {'‖dL/d output‖':>14}"]
@@ -136,7 +139,7 @@ class Trace:
         return "\n".join(rows)
 
 
-def _as_batch(model, x):
+def _as_batch(model: Any, x: ArrayLike) -> np.ndarray:
     """x as a batch in the parameters' dtype; a single sample (a feature vector, or one input of
     the model's input_shape) gets its batch axis."""
     try:
@@ -153,11 +156,15 @@ def _as_batch(model, x):
     return x.astype(model.dtype, copy=False)
 
 
-def _copy(array):
+#: an array or None: _copy returns an array for an array, None for None
+ArrayOrNone = TypeVar("ArrayOrNone", np.ndarray, None)
+
+
+def _copy(array: ArrayOrNone) -> ArrayOrNone:
     return None if array is None else np.array(array, copy=True)
 
 
-def trace(model, x, y=None, *, loss=None):
+def trace(model: Any, x: ArrayLike, y: Optional[ArrayLike] = None, *, loss: Optional[Loss] = None) -> Trace:
     """Run one forward pass (and a backward pass when ``y`` and ``loss`` are given), recording every layer.
 
     Forward:  a₀ = X,  aᵢ₊₁ = fᵢ(aᵢ) with each layer's forward(aᵢ, training=False).
@@ -189,7 +196,7 @@ def trace(model, x, y=None, *, loss=None):
     if not model.layers:
         raise ValueError("trace: the model has no layers; add some before tracing it")
     x = _as_batch(model, x)
-    records = []
+    records: List[LayerTrace] = []
     a = x
     for index, layer in enumerate(model.layers):
         inputs = a.copy()

@@ -9,7 +9,9 @@ left) expose ``state_dict()`` / ``load_state_dict()`` so that a resumed run cont
 it stopped.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping, Optional, cast
 
 
 class Callback:
@@ -19,32 +21,32 @@ class Callback:
     optimizer: Any = None
     loop: Any = None
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Optional[dict] = None) -> None:
         pass
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Optional[dict] = None) -> None:
         pass
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
         pass
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
         pass
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: Optional[dict] = None) -> None:
         pass
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
         pass
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         return {}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         pass
 
 
-def defines(callback, hook):
+def defines(callback: Callback, hook: str) -> bool:
     """Whether a callback does something in ``hook``: its class or the instance replaces Callback's no-op."""
     return getattr(type(callback), hook) is not getattr(Callback, hook) or hook in vars(callback)
 
@@ -53,8 +55,8 @@ class CallbackList:
     """Calls the hooks of several callbacks, in order, and tells which define the per-batch hooks
     (the loop builds running logs for a batch only when some callback reads them)."""
 
-    def __init__(self, callbacks, model=None, optimizer=None, loop=None):
-        self.callbacks = list(callbacks)
+    def __init__(self, callbacks: Iterable[Callback], model: Any = None, optimizer: Any = None, loop: Any = None) -> None:
+        self.callbacks: List[Callback] = list(callbacks)
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks must be numnet.callbacks.Callback objects. Received: {callback!r}")
@@ -62,33 +64,34 @@ class CallbackList:
         self.batch_begin = [c for c in self.callbacks if defines(c, "on_train_batch_begin")]
         self.batch_end = [c for c in self.callbacks if defines(c, "on_train_batch_end")]
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Optional[dict] = None) -> None:
         for callback in self.callbacks:
             callback.on_train_begin(logs)
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Optional[dict] = None) -> None:
         for callback in self.callbacks:
             callback.on_train_end(logs)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
         for callback in self.callbacks:
             callback.on_epoch_begin(epoch, logs)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
         for callback in self.callbacks:
             callback.on_epoch_end(epoch, logs)
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: Optional[dict] = None) -> None:
         for callback in self.batch_begin:
             callback.on_train_batch_begin(batch, logs)
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
         for callback in self.batch_end:
             callback.on_train_batch_end(batch, logs)
 
 
-def monitored(callback, logs):
+def monitored(callback: Any, logs: Optional[dict]) -> Any:
     """The value of ``callback.monitor`` in ``logs``, or an error listing the metrics there are."""
+    logs = cast(dict, logs)  # fit passes logs to every hook
     if callback.monitor not in logs:
         raise ValueError(
             f"{type(callback).__name__}: the monitored metric {callback.monitor!r} is not among the logged "

@@ -16,11 +16,14 @@ Rules, each with the fix, checked after every epoch (and when training stops ear
     learning rate too low    updates move every weight by less than 1e-6 of itself a step
 """
 
+from __future__ import annotations
+
 import csv
 import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 
@@ -28,7 +31,7 @@ from .. import plots
 from .._files import atomic_write
 from .base import Callback
 from ..layers.activations import ReLU, Sigmoid, Tanh
-from ..layers.base import WeightedLayer
+from ..layers.base import Layer, WeightedLayer
 from ..layers.conv import Conv2D
 from ..layers.dense import Dense
 from ..layers.dropout import Dropout
@@ -60,38 +63,38 @@ class Finding:
 
     rule: str
     epoch: int
-    layer: int
+    layer: Optional[int]
     message: str
     fix: str
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = f"epoch {self.epoch}" + (f", layer {self.layer}" if self.layer is not None else "")
         return f"[{where}] {self.message}\n    Fix: {self.fix}"
 
 
-def _unit_axes(output):
+def _unit_axes(output: np.ndarray) -> Tuple[int, ...]:
     """Axes over which a unit is the same unit: the batch, and for (N, C, H, W) maps the positions too."""
     return (0, 2, 3) if output.ndim == 4 else tuple(axis for axis in range(output.ndim) if axis != 1)
 
 
-def dead_fraction(output):
+def dead_fraction(output: np.ndarray) -> float:
     """Fraction of units (columns, or channels of a feature map) that are 0 for every sample."""
     alive = (output > 0).any(axis=_unit_axes(output))
     return float(1 - alive.mean())
 
 
-def saturated_fraction(layer, output):
+def saturated_fraction(layer: Layer, output: np.ndarray) -> float:
     """Fraction of a sigmoid's or tanh's outputs on its flat ends, where its derivative is < 5 % of the peak."""
     if isinstance(layer, Sigmoid):
         return float(((output < SATURATION_MARGIN) | (output > 1 - SATURATION_MARGIN)).mean())
     return float((np.abs(output) > 1 - 2 * SATURATION_MARGIN).mean())
 
 
-def _print_to_stderr(text):
+def _print_to_stderr(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _norm(array):
+def _norm(array: np.ndarray) -> float:
     return float(np.sqrt(np.vdot(array, array)))
 
 
@@ -119,7 +122,12 @@ class Diagnostics(Callback):
         >>> for finding in diagnostics.findings: print(finding)
     """
 
-    def __init__(self, probe, folder=None, batches_per_epoch=10, print_fn=_print_to_stderr):
+    #: set by on_train_begin: the rules fired so far, and how many batches apart updates are measured
+    _fired: Set[str]
+    _every: int
+
+    def __init__(self, probe: Any, folder: Optional[str | Path] = None, batches_per_epoch: int = 10,
+                 print_fn: Optional[Callable[[str], Any]] = _print_to_stderr) -> None:
         probe = np.asarray(probe)
         if probe.dtype.kind not in "fiub" or probe.ndim < 2 or len(probe) == 0:
             raise ValueError(f"Diagnostics: probe must be a non-empty batch of inputs (N, ...). Received shape {probe.shape} "
@@ -130,31 +138,32 @@ class Diagnostics(Callback):
         self.folder = folder
         self.batches_per_epoch = batches_per_epoch
         self.print_fn = print_fn
-        self.rows = []
-        self.findings = []
-        self.files = []
+        self.rows: List[Dict[str, Any]] = []
+        self.findings: List[Finding] = []
+        self.files: List[Path] = []
         self._epoch = 0
-        self._measured = {}  # layer index -> list of (gradient norm, weight norm, update ratio) this epoch
-        self._before = None
+        # layer index -> list of (gradient norm, weight norm, update ratio) this epoch
+        self._measured: Dict[int, List[Tuple[float, float, float]]] = {}
+        self._before: Optional[Dict[int, np.ndarray]] = None
 
     # -- hooks ----------------------------------------------------------------------------------------
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Optional[dict] = None) -> None:
         self.rows, self.findings, self._fired = [], [], set()
         batches = (logs or {}).get("batches") or 1
         self._every = max(1, batches // self.batches_per_epoch)
         self._check_inputs()
         self._record(0)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
         self._epoch = epoch
         self._measured = {}
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: Optional[dict] = None) -> None:
         if (batch - 1) % self._every == 0:
             self._before = {i: layer.params["weight"].copy() for i, layer in self._weighted()}
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
         if self._before is None:
             return
         for i, layer in self._weighted():
@@ -166,12 +175,12 @@ class Diagnostics(Callback):
             )
         self._before = None
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
         self._record(epoch)
         self._check(epoch)
         self._write()
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Optional[dict] = None) -> None:
         if self._measured and not any(row["epoch"] == self._epoch for row in self.rows):  # stopped inside an epoch
             self._record(self._epoch)
             self._check(self._epoch)
@@ -181,10 +190,10 @@ class Diagnostics(Callback):
 
     # -- measuring ------------------------------------------------------------------------------------
 
-    def _weighted(self):
+    def _weighted(self) -> List[Tuple[int, WeightedLayer]]:
         return [(i, layer) for i, layer in enumerate(self.model.layers) if isinstance(layer, WeightedLayer)]
 
-    def _record(self, epoch):
+    def _record(self, epoch: int) -> None:
         with np.errstate(all="ignore"):  # a diverging run is reported by the rules, not by NumPy warnings
             t = trace(self.model, self.probe)
         for record, layer in zip(t, self.model.layers):
@@ -202,13 +211,13 @@ class Diagnostics(Callback):
 
     # -- the rules ------------------------------------------------------------------------------------
 
-    def _fire(self, rule, epoch, layer, message, fix):
+    def _fire(self, rule: str, epoch: int, layer: Optional[int], message: str, fix: str) -> None:
         if rule in self._fired:
             return
         self._fired.add(rule)
         self.findings.append(Finding(rule, epoch, layer, message, fix))
 
-    def _check_inputs(self):
+    def _check_inputs(self) -> None:
         first = next((layer for layer in self.model.layers if not isinstance(layer, (Flatten, Dropout))), None)
         if not isinstance(first, (Dense, Conv2D)):
             return
@@ -226,7 +235,7 @@ class Diagnostics(Callback):
                 "each feature to mean 0 and spread 1.",
             )
 
-    def _check(self, epoch):
+    def _check(self, epoch: int) -> None:
         rows = [row for row in self.rows if row["epoch"] == epoch]
         last_layer = len(self.model.layers) - 1
         weighted = [row for row in rows if row["gradient_norm"] is not None]
@@ -293,18 +302,18 @@ class Diagnostics(Callback):
                     "lower the learning rate, check the initialisation (He for ReLU, Glorot for tanh/sigmoid; no "
                     "oversized weights), or add BatchNorm.",
                 )
-    def _lr(self):
+    def _lr(self) -> float:
         return getattr(self.optimizer, "lr", float("nan"))
 
     # -- output ---------------------------------------------------------------------------------------
 
-    def report(self):
+    def report(self) -> str:
         """The warnings in plain words, or a line saying that no rule fired."""
         if not self.findings:
             return "Diagnostics: no problems found (inputs scaled, ReLUs alive, gradients and step sizes in range)."
         return "\n".join([f"Diagnostics: {len(self.findings)} problem(s) found."] + [str(f) for f in self.findings])
 
-    def _write(self, picture=False):
+    def _write(self, picture: bool = False) -> None:
         if self.folder is None:
             return
         folder = Path(self.folder)

@@ -1,5 +1,10 @@
 """ModelCheckpoint: save the model every epoch, or when a monitored metric improves."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, cast
+
 from ..improvement import Improvement, resolve_mode
 from .base import Callback, monitored
 
@@ -13,22 +18,23 @@ class ModelCheckpoint(Callback):
         save_best_only: write only when the monitored metric improves (default False).
     """
 
-    def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto"):
+    def __init__(self, path: str | Path, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "auto") -> None:
         self.path, self.monitor, self.save_best_only = str(path), monitor, save_best_only
         self.mode = resolve_mode(monitor, mode)
         self.improvement = Improvement(self.mode)
 
     @property
-    def best(self):
+    def best(self) -> Optional[float]:
         return self.improvement.best
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+        logs = cast(dict, logs)  # fit passes logs to every hook
         if self.save_best_only and not self.improvement.update(monitored(self, logs)):
             return
         self.model.save(self.path.format(epoch=epoch, **logs))
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         return {"best": self.best}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.improvement.best = state["best"]

@@ -4,7 +4,12 @@ The digits are MNIST's (Yann LeCun, Corinna Cortes, Christopher J.C. Burges), un
 Commons Attribution-Share Alike 3.0 licence; see data/README.md beside this module.
 """
 
+from __future__ import annotations
+
 from importlib import resources
+from typing import Tuple
+
+import numpy as np
 
 from .idx import read_idx
 from .preprocessing import stratified_split
@@ -13,7 +18,7 @@ SPLIT_SEED = 0
 TEST_FRACTION = 0.2
 
 
-def load_digits_sample():
+def load_digits_sample() -> Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]:
     """The embedded digit sample, split stratified 8,000 train / 2,000 test with a fixed seed.
 
     Returns:

@@ -10,10 +10,15 @@ folders, trying each mirror in turn; pooch writes each to a temporary file and m
 only once its SHA-256 matches, so a failed or corrupted download leaves nothing behind.
 """
 
+from __future__ import annotations
+
 import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
 
 from ..errors import DatasetError
 from .idx import read_idx
@@ -27,10 +32,14 @@ class DatasetSpec:
     folders, and the number of (train, test) images."""
 
     name: str
-    files: dict
-    mirrors: tuple
-    system_dirs: tuple = field(default=())
-    counts: tuple = (60000, 10000)
+    files: Dict[str, Tuple[str, int]]
+    mirrors: Tuple[str, ...]
+    system_dirs: Tuple[str, ...] = field(default=())
+    counts: Tuple[int, int] = (60000, 10000)
+
+
+#: what the loaders return: (x_train, y_train), (x_test, y_test)
+TrainTest = Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]
 
 
 MNIST = DatasetSpec(
@@ -66,7 +75,7 @@ FASHION_MNIST = DatasetSpec(
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 
-def _sha256(path):
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -74,11 +83,11 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _is_verified(path, sha256, size):
+def _is_verified(path: Path, sha256: str, size: int) -> bool:
     return path.is_file() and path.stat().st_size == size and _sha256(path) == sha256
 
 
-def _search_dirs(spec, data_dir):
+def _search_dirs(spec: DatasetSpec, data_dir: Optional[str | Path]) -> List[Path]:
     """Folders to look in, in order; the first is where downloads go."""
     from platformdirs import user_cache_dir
 
@@ -92,7 +101,7 @@ def _search_dirs(spec, data_dir):
     return dirs
 
 
-def _describe(error):
+def _describe(error: Exception) -> str:
     """One short reason for a failed download."""
     import requests
 
@@ -107,7 +116,7 @@ def _describe(error):
     return f"{type(error).__name__}: {error}"
 
 
-def _download(spec, name, target_dir, progressbar):
+def _download(spec: DatasetSpec, name: str, target_dir: Path, progressbar: bool) -> None:
     """Fetch one file from the first mirror that delivers it intact; raise DatasetError listing every failure."""
     import pooch
     import requests
@@ -128,7 +137,7 @@ def _download(spec, name, target_dir, progressbar):
     raise DatasetError(f"cannot download {name} of {spec.name}; every mirror failed:\n  " + "\n  ".join(failures) + f"\nOr {where}")
 
 
-def fetch(spec, data_dir=None, progressbar=True):
+def fetch(spec: DatasetSpec, data_dir: Optional[str | Path] = None, progressbar: bool = True) -> Path:
     """Return the folder holding all four files of ``spec``, downloading what is missing."""
     dirs = _search_dirs(spec, data_dir)
     for folder in dirs:
@@ -147,7 +156,7 @@ def fetch(spec, data_dir=None, progressbar=True):
     return target
 
 
-def load_idx_dataset(spec, data_dir=None, progressbar=True):
+def load_idx_dataset(spec: DatasetSpec, data_dir: Optional[str | Path] = None, progressbar: bool = True) -> TrainTest:
     """(x_train, y_train), (x_test, y_test) of a four-file IDX dataset, as uint8 arrays."""
     folder = fetch(spec, data_dir, progressbar)
     x_train, y_train, x_test, y_test = (read_idx(folder / name) for name in FILES)
@@ -160,11 +169,11 @@ def load_idx_dataset(spec, data_dir=None, progressbar=True):
     return (x_train, y_train), (x_test, y_test)
 
 
-def load_mnist(data_dir=None, progressbar=True):
+def load_mnist(data_dir: Optional[str | Path] = None, progressbar: bool = True) -> TrainTest:
     """The full MNIST: 60,000 train and 10,000 test digits, (N, 28, 28) uint8 and labels (N,) uint8."""
     return load_idx_dataset(MNIST, data_dir, progressbar)
 
 
-def load_fashion_mnist(data_dir=None, progressbar=True):
+def load_fashion_mnist(data_dir: Optional[str | Path] = None, progressbar: bool = True) -> TrainTest:
     """Fashion-MNIST: 60,000 train and 10,000 test clothing images in ten classes (FASHION_MNIST_CLASSES)."""
     return load_idx_dataset(FASHION_MNIST, data_dir, progressbar)

@@ -1,9 +1,14 @@
 """Turning raw arrays into what a network eats."""
 
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 
-def scale(images):
+def scale(images: ArrayLike) -> np.ndarray:
     """uint8 pixels 0..255 -> float32 in [0, 1]."""
     images = np.asarray(images)
     if images.dtype != np.uint8:
@@ -11,7 +16,7 @@ def scale(images):
     return images.astype(np.float32) / np.float32(255)
 
 
-def flatten(images):
+def flatten(images: ArrayLike) -> np.ndarray:
     """(N, h, w, ...) -> (N, h·w·...)."""
     images = np.asarray(images)
     if images.ndim < 2:
@@ -19,7 +24,7 @@ def flatten(images):
     return images.reshape(len(images), -1)
 
 
-def one_hot(labels, num_classes=None, dtype=np.float32):
+def one_hot(labels: ArrayLike, num_classes: Optional[int] = None, dtype: DTypeLike = np.float32) -> np.ndarray:
     """Integer labels (N,) -> rows (N, C) with a 1 in each label's column."""
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
@@ -35,7 +40,7 @@ def one_hot(labels, num_classes=None, dtype=np.float32):
     return encoded
 
 
-def stratified_split(labels, test_fraction, seed):
+def stratified_split(labels: ArrayLike, test_fraction: float, seed: Optional[int]) -> Tuple[np.ndarray, np.ndarray]:
     """Indices (train, test) with each class split in the same proportion, reproducibly.
 
     The number of test samples per class is allocated by largest remainder, so the test set has

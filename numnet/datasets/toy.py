@@ -1,5 +1,9 @@
 """The small datasets of the texts: XOR, logic gates, and weight/height -> gender."""
 
+from __future__ import annotations
+
+from typing import Tuple
+
 import numpy as np
 
 _INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
@@ -14,7 +18,7 @@ _GATES = {
 }
 
 
-def logic_gate(name):
+def logic_gate(name: str) -> Tuple[np.ndarray, np.ndarray]:
     """The truth table of a two-input gate ("and", "or", "nand", "nor", "xor", "xnor").
 
     Returns:
@@ -26,7 +30,7 @@ def logic_gate(name):
     return _INPUTS.copy(), np.array(_GATES[key], dtype=np.float32)[:, None]
 
 
-def xor():
+def xor() -> Tuple[np.ndarray, np.ndarray]:
     """XOR's truth table: x (4, 2) and y (4, 1), float32. Not linearly separable: needs a hidden layer."""
     return logic_gate("xor")
 
@@ -34,7 +38,7 @@ def xor():
 GENDER_NAMES = ("Alice", "Bob", "Charlie", "Diana")
 
 
-def gender():
+def gender() -> Tuple[np.ndarray, np.ndarray]:
     """Weight (lb − 135) and height (in − 66) of four people, and whether each is female (1) or not (0).
 
     Returns:
