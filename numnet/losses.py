@@ -95,20 +95,8 @@ class Loss:
         return y_true.astype(y_pred.dtype, copy=False), y_pred
 
     def _check_sample_weight(self, sample_weight, y_pred):
-        """sample_weight as a float vector of one finite, non-negative weight per sample (or None)."""
-        if sample_weight is None:
-            return None
-        weights = np.asarray(sample_weight)
-        if weights.dtype.kind not in "fiub":
-            raise TypeError(f"{self!r}: sample_weight must be numbers. Received dtype {weights.dtype}")
-        if weights.shape != y_pred.shape[:1]:
-            raise ValueError(
-                f"{self!r}: expected one sample weight per sample, shape {y_pred.shape[:1]}, got {weights.shape}"
-            )
-        weights = weights.astype(y_pred.dtype, copy=False)
-        if not np.isfinite(weights).all() or (weights < 0).any():
-            raise ValueError(f"{self!r}: sample_weight must be finite and non-negative, got values from {weights.min()} to {weights.max()}")
-        return weights
+        """sample_weight as one finite, non-negative weight per sample, in y_pred's dtype."""
+        return validation.sample_weights(sample_weight, len(y_pred), owner=repr(self)).astype(y_pred.dtype, copy=False)
 
     def __repr__(self):
         return f"{type(self).__name__}({self._options()})"

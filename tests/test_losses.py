@@ -392,11 +392,11 @@ def test_option_errors():
         CrossEntropy(ignore_index=-1)(np.array([-1, -2, 1]), np.zeros((3, 3)))
     with pytest.raises(ValueError, match=r"expected labels of shape \(2, 5\) for logits of shape \(2, 5, 3\), got \(2, 4\)"):
         CrossEntropy()(np.zeros((2, 4), int), np.zeros((2, 5, 3)))
-    with pytest.raises(ValueError, match=r"expected one sample weight per sample, shape \(3,\), got \(2,\)"):
+    with pytest.raises(ValueError, match=r"MSE\(\): sample_weight must hold one weight per sample, shape \(3,\). Received shape \(2,\)"):
         MSE()(np.zeros(3), np.zeros(3), sample_weight=np.ones(2))
-    with pytest.raises(ValueError, match=r"sample_weight must be finite and non-negative, got values from -1.0 to 1.0"):
+    with pytest.raises(ValueError, match=r"sample_weight must be finite and non-negative. Received values from -1.0 to 1.0"):
         MSE()(np.zeros(3), np.zeros(3), sample_weight=np.array([1.0, -1.0, 1.0]))
-    with pytest.raises(TypeError, match=r"sample_weight must be numbers"):
+    with pytest.raises(TypeError, match=r"sample_weight must be an array of numbers. Received dtype <U1"):
         MSE()(np.zeros(3), np.zeros(3), sample_weight=np.array(["a", "b", "c"]))
 
 
