@@ -343,3 +343,5 @@ def test_grid_search_runs_on_the_workers_of_a_dask_cluster(subprocess_env):
     assert fitted_on == workers  # both worker processes trained networks
     assert len(stream.data) > 0 and all(imported.values())
     assert search.best_params_["learning_rate"] == 0.03 and search.best_score_ > 0.85  # LogisticRegression: 0.89
+    in_one_process = clone(search).set_params(n_jobs=1).fit(X, y)  # random_state=0: the same fits, the same scores
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], in_one_process.cv_results_["mean_test_score"])
