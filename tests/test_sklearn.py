@@ -20,6 +20,7 @@ from sklearn.utils.class_weight import compute_class_weight  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import numnet  # noqa: E402
+import numnet.sklearn  # noqa: E402
 from numnet import Sequential  # noqa: E402
 from numnet.functional import softmax  # noqa: E402
 from numnet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Tanh  # noqa: E402
@@ -345,3 +346,27 @@ def test_grid_search_runs_on_the_workers_of_a_dask_cluster(subprocess_env):
     assert search.best_params_["learning_rate"] == 0.03 and search.best_score_ > 0.85  # LogisticRegression: 0.89
     in_one_process = clone(search).set_params(n_jobs=1).fit(X, y)  # random_state=0: the same fits, the same scores
     np.testing.assert_allclose(search.cv_results_["mean_test_score"], in_one_process.cv_results_["mean_test_score"])
+
+
+# -- packaging ----------------------------------------------------------------------------------------------
+
+
+def test_the_extras_pin_what_the_tests_run_with():
+    tomllib = pytest.importorskip("tomllib")
+    dask = pytest.importorskip("dask")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "pyproject.toml"), "rb") as file:
+        extras = tomllib.load(file)["project"]["optional-dependencies"]
+    assert extras["sklearn"] == [numnet.sklearn.REQUIREMENT] == [f"scikit-learn=={sklearn.__version__}"]
+    assert extras["dask"] == [f"dask[distributed]=={dask.__version__}", numnet.sklearn.REQUIREMENT]
+    assert set(extras["interop"]) == {"numnet[onnx]", "numnet[sklearn]", "numnet[dask]"}
+    assert "numnet[dask]" in extras["test"]
+
+
+def test_a_missing_scikit_learn_is_named_with_the_extra(monkeypatch):
+    import importlib
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # as if scikit-learn were not installed
+    monkeypatch.delitem(sys.modules, "numnet.sklearn")
+    with pytest.raises(ImportError, match=r"numnet.sklearn needs scikit-learn: pip install 'numnet\[sklearn\]' \(or pip install scikit-learn==1.9.1\)"):
+        importlib.import_module("numnet.sklearn")
