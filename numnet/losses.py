@@ -55,10 +55,10 @@ class Loss:
             weights = _times(weights, self._check_sample_weight(sample_weight, y_pred), terms.shape)
         if weights is None and self.reduction == "mean":  # the plain batch mean: L = Σ ℓ / M, dL/dŷ = dℓ/dŷ / M
             d_terms /= terms.size
-            value = float(terms.sum() / terms.size)
+            value = float(terms.sum()) / terms.size
         else:
             value, d_terms = self._reduce(terms, d_terms, weights)
-        return value, d_terms.astype(y_pred.dtype, copy=False)
+        return value, d_terms if d_terms.dtype == y_pred.dtype else d_terms.astype(y_pred.dtype)
 
     def _reduce(self, terms, d_terms, weights):
         """The other reductions of the module docstring; d_terms is scaled in place (the loss's own array)."""
@@ -269,19 +269,22 @@ class CrossEntropy(Loss):
         if labels and self.class_weight is not None:
             class_weight = self.class_weight.astype(z.dtype)[y]
             weights = class_weight if weights is None else class_weight * weights
-        return (*self._row_terms(y, z), weights)
+        terms, dz = self._row_terms(y, z)
+        return terms, dz, weights
 
     def _row_terms(self, y, z):
         """ℓₙ and dℓₙ/dzₙ for rows z (N, C) and labels (N,) or probability rows (N, C)."""
-        z = z - fastmath.row_max(z)[:, None]  # z − max z: ℓ and softmax(z) are unchanged, exp cannot overflow
+        # z − max z: ℓ and softmax(z) are unchanged, exp cannot overflow; in C order, for the flat indices below
+        z = np.subtract(z, fastmath.row_max(z)[:, None], order="C")
         e = np.exp(z)
         total = fastmath.row_sums(e)  # Σ exp z
         e /= total[:, None]
         softmax = e
         if y.ndim == 1:  # labels
-            terms = np.log(total) - fastmath.pick(z, y)  # log Σ exp z − z_label
+            label = fastmath.flat_indices(z, y)  # where z[n, yₙ] sits in z and in dz (both C-ordered)
+            terms = np.log(total) - z.ravel()[label]  # log Σ exp z − z_label
             dz = softmax
-            fastmath.inplace_subtract_at(dz, y, 1)  # softmax(z) − y, y the labels' one-hot rows
+            dz.ravel()[label] -= 1  # softmax(z) − y, y the labels' one-hot rows
             return terms, dz
         if self.class_weight is not None:  # ℓ = −Σ w y log softmax(z):  dℓ/dz = (Σ w y) softmax(z) − w y
             y = y * self.class_weight.astype(z.dtype)
