@@ -41,7 +41,7 @@ from . import validation
 from .callbacks import EarlyStopping
 from .functional import softmax
 from .layers import Dense, Dropout, ReLU, Sigmoid, Tanh
-from .losses import MSE, CrossEntropy, Loss
+from .losses import MSE, CrossEntropy
 from .model import Sequential
 from .optimizers import SGD, Adagrad, Adam, Optimizer, RMSprop
 
@@ -80,16 +80,7 @@ class _NumnetEstimator(BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
 
-    # -- what the two estimators define -----------------------------------------------------------
-
-    def _targets(self, y, first: bool, classes: Any = None) -> np.ndarray:
-        """y as the network's targets; on the first fit, also the target attributes (classes_, ...)."""
-        raise NotImplementedError(f"{type(self).__name__} must define _targets")
-
-    def _loss(self, y: np.ndarray) -> Loss:
-        raise NotImplementedError(f"{type(self).__name__} must define _loss")
-
-    # -- fitting ----------------------------------------------------------------------------------
+    # -- fitting (each subclass defines _targets(y, first, classes), _n_outputs() and _loss(y)) -------- ----------------------------------------------------------------------------------
 
     def fit(self, X, y, sample_weight=None):
         """Train a network on X (N, features) and y for ``epochs`` epochs; returns self.
@@ -120,7 +111,7 @@ class _NumnetEstimator(BaseEstimator):
         epochs = 1 if incremental else self.epochs
         X_train, y_train, weight_train = X, targets, sample_weight
         callbacks, validation_data = [], None
-        if self.early_stopping:
+        if self.early_stopping and not incremental:  # partial_fit trains on all it is given
             X_train, X_val, y_train, y_val, weight_train, weight_val = self._split(X, targets, sample_weight)
             validation_data = (X_val, y_val, weight_val)
             callbacks.append(_EarlyStopping(verbose=bool(self.verbose), monitor="val_loss", patience=self.n_iter_no_change,
@@ -158,7 +149,8 @@ class _NumnetEstimator(BaseEstimator):
                           high_inclusive=False, owner=owner)
         validation.positive_int("n_iter_no_change", self.n_iter_no_change, owner=owner)
         validation.number("tol", self.tol, 0, owner=owner)
-        validation.non_negative_int("verbose", int(self.verbose) if isinstance(self.verbose, bool) else self.verbose, owner=owner)
+        if not isinstance(self.verbose, bool):
+            validation.non_negative_int("verbose", self.verbose, owner=owner)
         validation.boolean("warm_start", self.warm_start, owner=owner)
 
     def _hidden_sizes(self) -> tuple:
@@ -249,8 +241,8 @@ class NumnetClassifier(ClassifierMixin, _NumnetEstimator):
             alpha by the batch size and spares the biases: its alpha=0.0001 with 200-sample batches
             is about alpha=5e-7 here.
         dropout: dropout rate after each hidden activation (default 0: none).
-        early_stopping: hold out validation_fraction of the data (stratified), stop when its loss has
-            not improved by tol for n_iter_no_change epochs, and keep the best epoch's weights.
+        early_stopping: in fit, hold out validation_fraction of the data (stratified), stop when its
+            loss has not improved by tol for n_iter_no_change epochs, and keep the best epoch's weights.
         validation_fraction, n_iter_no_change, tol: see early_stopping (defaults 0.1, 10, 1e-4).
         class_weight: None, "balanced" (n_samples / (n_classes · count of the class)) or {class: weight}.
         random_state: None, an int or a numpy RandomState/Generator: initial weights, dropout masks,
@@ -345,11 +337,6 @@ class NumnetClassifier(ClassifierMixin, _NumnetEstimator):
         z = self._outputs(X)
         shifted = z - z.max(axis=1, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
-        return tags
 
 
 class NumnetRegressor(RegressorMixin, _NumnetEstimator):

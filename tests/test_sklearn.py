@@ -155,6 +155,9 @@ def test_warm_start_and_partial_fit_continue_training():
     assert partial.predict_proba(X).shape == (len(X), 3)
     with pytest.raises(ValueError, match=r"y holds labels the fitted network has no output for: \[5\]"):
         partial.partial_fit(X[:3], np.array([0, 1, 5]))
+    stopping = NumnetClassifier(hidden_layer_sizes=(8,), early_stopping=True, random_state=0)
+    stopping.partial_fit(X[:20], y[:20], classes=[0, 1, 2])  # early stopping is fit's: partial_fit uses all it gets
+    assert "val_loss" not in stopping.history_.history
 
 
 def test_feature_names_from_a_dataframe():
