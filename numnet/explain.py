@@ -690,6 +690,8 @@ def explain(model: Sequential, x: ArrayLike, y: ArrayLike, *, loss: Loss, param:
     """
     if not isinstance(loss, Loss):
         raise TypeError(f"explain: loss must be a numnet.losses loss such as MSE(). Received: {loss!r}")
+    if getattr(loss, "reduction", "mean") != "mean":  # the formulas written out are those of the mean
+        raise ValueError(f"explain writes out the formulas of a mean loss; {loss!r} reduces by {loss.reduction!r}. Use reduction='mean'")
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
         raise ValueError(f"explain: lr must be a positive number. Received: lr={lr!r}")
     layer_index, key, index = parse_param(model, param)

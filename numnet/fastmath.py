@@ -63,6 +63,13 @@ def _flat_indices(shape: Tuple[int, ...], columns: np.ndarray) -> np.ndarray:
     return _row_starts(*shape) + np.asarray(columns).astype(np.intp, copy=False)
 
 
+def flat_indices(a: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Flat indices n·C + columns[n] of the entries a[n, columns[n]] of a C-contiguous (N, C) array, for
+    a.ravel()[indices]: what ``pick`` reads and ``inplace_subtract_at`` writes, computed once where a
+    formula needs both (the row offsets are kept between calls)."""
+    return _flat_indices(a.shape, columns)
+
+
 def pick(a: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """One entry per row of a 2-D array, a[n, columns[n]]: a[np.arange(N), columns].
 

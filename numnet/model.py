@@ -157,7 +157,11 @@ class Sequential:
         return trace_passes(self, x, y, loss=loss)
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
-        """Outputs for x, computed in batches in inference mode (no dropout)."""
+        """Outputs for x, computed in batches in inference mode (no dropout).
+
+        A classifier trained with CrossEntropy outputs logits; numnet.functional.softmax(model.predict(x))
+        turns them into probabilities (each row sums to 1).
+        """
         x = validation.as_batch(x, self.dtype, self.input_shape)
         batch_size = validation.positive_int("batch_size", batch_size)
         if len(x) == 0:

@@ -14,6 +14,7 @@ import numbers
 import signal
 import sys
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
@@ -23,6 +24,7 @@ from . import metrics as metric_functions
 from . import validation
 from .callbacks import Callback, CallbackList, ProgressBar
 from .checkpoints import BackupAndRestore
+from .layers import Softmax
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
 
@@ -88,24 +90,39 @@ def stop_after_batch_on_ctrl_c(state: LoopState) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def choose_metrics(loss: Loss, names: Any) -> Dict[str, Callable[[np.ndarray, np.ndarray], float]]:
-    """{name: f(y_true, y_pred)} for the requested metric names (default: accuracy for classification)."""
+CLASSIFICATION_METRICS = ("accuracy", "top_k_accuracy")
+REGRESSION_METRICS = ("mae", "mse", "r2")
+
+
+def choose_metrics(loss: Loss, names: Any) -> Dict[str, Callable[..., float]]:
+    """{name: f(y_true, y_pred, sample_weight=None)} for the requested metric names (default: accuracy
+    for classification). "accuracy" and "top_k_accuracy" need a classification loss; "mae", "mse"
+    and "r2" compare outputs with targets of the same shape, so any loss but CrossEntropy (whose
+    outputs are logits)."""
     classification = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
     if names is None:
         names = ["accuracy"] if classification else []
     if isinstance(names, str):
         names = [names]
     threshold = 0.0 if isinstance(loss, BinaryCrossEntropy) and loss.from_logits else 0.5
-    available: Dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-        "accuracy": lambda y, out: metric_functions.accuracy(y, out, threshold=threshold),
+    available: Dict[str, Callable[..., float]] = {
+        "accuracy": lambda y, out, sample_weight=None: metric_functions.accuracy(y, out, threshold, sample_weight),
         "top_k_accuracy": metric_functions.top_k_accuracy,
+        "mae": metric_functions.mean_absolute_error,
+        "mse": metric_functions.mean_squared_error,
+        "r2": metric_functions.r2_score,
     }
     chosen = {}
     for name in names:
         if name not in available:
             raise ValueError(f"unknown metric {name!r}; expected one of {sorted(available)}")
-        if not classification:
+        if name in CLASSIFICATION_METRICS and not classification:
             raise ValueError(f"metric {name!r} needs a classification loss (CrossEntropy or BinaryCrossEntropy); got {loss!r}")
+        if name in REGRESSION_METRICS and isinstance(loss, CrossEntropy):
+            raise ValueError(
+                f"metric {name!r} compares outputs with targets of the same shape, a regression metric; "
+                f"CrossEntropy's outputs are logits of classes: use 'accuracy'"
+            )
         chosen[name] = available[name]
     return chosen
 
@@ -137,12 +154,52 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: Any) -> tuple:
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 
+def _classes(loss: Loss, y: np.ndarray) -> np.ndarray:
+    """The distinct classes among targets y of a classification loss."""
+    if isinstance(loss, CrossEntropy):
+        labels = y if y.dtype.kind in "iu" else y.argmax(axis=-1)
+        if loss.ignore_index is not None:
+            labels = labels[labels != loss.ignore_index]
+        return np.unique(labels)
+    return np.unique(np.rint(y).reshape(len(y), -1), axis=0)
+
+
+def warn_if_one_class_held_out(loss: Loss, y_train: np.ndarray, y_val: np.ndarray, fraction: float) -> None:
+    """Warn when validation_split's held-out tail has a single class while the rest has several:
+    the rows are most likely sorted by class, and the validation scores say nothing."""
+    if not isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
+        return
+    held_out = _classes(loss, y_val)
+    if len(held_out) == 1 and len(_classes(loss, y_train)) > 1:
+        shown = held_out[0].tolist()
+        warnings.warn(
+            f"validation_split={fraction} holds out the last {len(y_val)} rows, and all their targets are class {shown}: "
+            "the data look sorted by class, so the validation scores measure one class only. "
+            "Shuffle x and y together before fit (or pass validation_data).",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def warn_if_softmax_before_cross_entropy(model: Any, loss: Loss) -> None:
+    """Warn when the model ends with Softmax and the loss is CrossEntropy, which applies softmax itself."""
+    if isinstance(loss, CrossEntropy) and model.layers and isinstance(model.layers[-1], Softmax):
+        warnings.warn(
+            "the model ends with a Softmax layer and the loss is CrossEntropy, which expects logits and applies "
+            "softmax itself: softmax is applied twice, which slows or stalls learning. Remove the last Softmax "
+            "layer; for probabilities, apply numnet.functional.softmax to model.predict(x).",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def fit(
     model: Any, x: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epochs: int, batch_size: int = 32,
     shuffle: bool = True, seed: Optional[int] = None, validation_data: Optional[Sequence[Any]] = None,
     validation_split: Optional[float] = None, metrics: Any = None, callbacks: Optional[Sequence[Callback]] = None,
     augment: Optional[Callable[[np.ndarray, np.random.Generator], np.ndarray]] = None,
     checkpoint_dir: Any = None, checkpoint_every: int = 1, resume: bool = False, verbose: int = 1,
+    sample_weight: Any = None,
 ) -> History:
     """Train with mini-batch gradient descent and return a History of per-epoch metrics.
 
@@ -155,9 +212,12 @@ def fit(
         epochs: passes over the data. batch_size: samples per step (default 32).
         shuffle: reshuffle the order every epoch (default True). seed: seed of that order and of
             the augmentation (with seeded layers, the whole run is reproducible).
-        validation_data: (x_val, y_val) evaluated after each epoch into val_loss, val_accuracy, ...
-        validation_split: instead, hold out this fraction of x (its last rows, before shuffling).
-        metrics: names among "accuracy", "top_k_accuracy" (default: accuracy for classification).
+        validation_data: (x_val, y_val) or (x_val, y_val, sample_weight_val) evaluated after each
+            epoch into val_loss, val_accuracy, ...
+        validation_split: instead, hold out this fraction of x (its last rows, before shuffling;
+            a warning says when they all hold one class).
+        metrics: names among "accuracy", "top_k_accuracy" (classification) and "mae", "mse", "r2"
+            (regression); default: accuracy for classification.
         callbacks: numnet.callbacks objects (EarlyStopping, ModelCheckpoint, ...).
         augment: a function (x_batch, rng) -> x_batch applied to training batches only,
             e.g. numnet.augmentation.ImageAugmenter().
@@ -165,7 +225,11 @@ def fit(
             (a checkpoints.BackupAndRestore callback).
         resume: continue from the checkpoint in checkpoint_dir if there is one (else start fresh).
         verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+        sample_weight: optional non-negative weight of each sample (N,): each batch's loss is the
+            weighted mean Σ wₙ ℓₙ / Σ wₙ over its samples, and the logged loss and metrics are
+            weighted means.
 
+    A model ending in Softmax trained with CrossEntropy gets a warning (softmax would be applied twice).
     A non-finite loss stops training with FloatingPointError naming the epoch and batch.
     Ctrl-C stops after the current batch; the model keeps what it learned,
     ``history.interrupted`` is True, and a checkpoint is saved when checkpoint_dir is set.
@@ -182,18 +246,32 @@ def fit(
         raise TypeError(f"augment must be a function (x_batch, rng) -> x_batch. Received: {augment!r}")
     user_callbacks = list(callbacks or [])
     CallbackList(user_callbacks)  # checks them before any work
+    _check_reduces_to_a_number(loss)
     chosen_metrics = choose_metrics(loss, metrics)
     x, y = check_data(model, x, y)
+    if sample_weight is not None:
+        sample_weight = validation.sample_weights(sample_weight, len(x))
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight is 0 for every sample: nothing to train on")
+    warn_if_softmax_before_cross_entropy(model, loss)
     if validation_split is not None:
         if validation_data is not None:
             raise ValueError("pass either validation_data or validation_split, not both")
         (x, y), validation_data = split_validation(x, y, validation_split)
+        warn_if_one_class_held_out(loss, y, validation_data[1], validation_split)
+        if sample_weight is not None:
+            sample_weight, weight_val = sample_weight[: len(x)], sample_weight[len(x) :]
+            validation_data = (*validation_data, weight_val)
     if batch_size > len(x):
         raise ValueError(f"batch_size must be at most the number of samples ({len(x)}). Received: batch_size={batch_size}")
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (x_val, y_val)")
-        validation_data = check_data(model, validation_data[0], validation_data[1], name="validation x")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a pair (x_val, y_val) or a triple (x_val, y_val, sample_weight_val)")
+        x_val, y_val = check_data(model, validation_data[0], validation_data[1], name="validation x")
+        weight_val = None
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            weight_val = validation.sample_weights(validation_data[2], len(x_val), name="the validation sample_weight")
+        validation_data = (x_val, y_val, weight_val)
 
     order_rng = np.random.default_rng(seed)
     history = History()
@@ -220,7 +298,8 @@ def fit(
     try:
         # overflow in a diverging run surfaces as the non-finite-loss error below, not as NumPy warnings
         with stop_after_batch_on_ctrl_c(state), np.errstate(over="ignore", invalid="ignore"):
-            _run_epochs(model, x, y, loss, optimizer, augment, validation_data, chosen_metrics, state, dispatch, batches, batch_size, shuffle)
+            _run_epochs(model, x, y, sample_weight, loss, optimizer, augment, validation_data, chosen_metrics, state,
+                        dispatch, batches, batch_size, shuffle)
     except FloatingPointError:
         state.diverged = True
         dispatch.on_train_end({})
@@ -231,7 +310,8 @@ def fit(
     return history
 
 
-def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, loss: Loss, optimizer: Optimizer, augment: Any,
+def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray], loss: Loss,
+                optimizer: Optimizer, augment: Any,
                 validation_data: Any, chosen_metrics: dict, state: LoopState, dispatch: CallbackList,
                 batches: range, batch_size: int, shuffle: bool) -> None:
     epochs = state.run["epochs"]
@@ -249,8 +329,9 @@ def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, loss: Loss, optimizer:
             xb, yb = x.take(index, axis=0), y.take(index, axis=0)
             if augment is not None:
                 xb = augment(xb, state.augment_rng)
+            wb = None if sample_weight is None else sample_weight.take(index)
             out = model.forward(xb, training=True)
-            value, grad = loss.value_and_gradient(yb, out)
+            value, grad = loss.value_and_gradient(yb, out, wb)
             if not math.isfinite(value):
                 raise FloatingPointError(
                     f"the loss became {value} at epoch {epoch}, batch {batch}: training diverged. "
@@ -259,10 +340,12 @@ def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, loss: Loss, optimizer:
             model.backward(grad, input_grad=False)
             optimizer.step(model)
             state.batches_done = batch
-            sums["seen"] += len(index)
-            sums["loss"] += value * len(index)
-            for name, function in chosen_metrics.items():
-                sums[name] += function(yb, out) * len(index)
+            weight = len(index) if wb is None else float(wb.sum())  # the batch's share of the epoch's means
+            sums["seen"] += weight
+            sums["loss"] += value * weight
+            if weight:
+                for name, function in chosen_metrics.items():
+                    sums[name] += function(yb, out, sample_weight=wb) * weight
             if dispatch.batch_end:
                 dispatch.on_train_batch_end(batch, _running_logs(sums))
             if state.stop_requested or (model.stop_training and batch < len(batches)):
@@ -273,7 +356,8 @@ def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, loss: Loss, optimizer:
         _check_finite_params(model, epoch)
         logs = _running_logs(sums)
         if validation_data is not None:
-            results = evaluate(model, *validation_data, loss=loss, metrics=list(chosen_metrics))
+            x_val, y_val, weight_val = validation_data
+            results = evaluate(model, x_val, y_val, loss=loss, metrics=list(chosen_metrics), sample_weight=weight_val)
             logs.update({f"val_{k}": v for k, v in results.items()})
         state.epoch_rng_state = state.order_rng.bit_generator.state
         state.batches_done = 0
@@ -310,10 +394,25 @@ def _report_interrupt(state: LoopState, batches: int, checkpoint_dir: Any) -> No
     )
 
 
-def evaluate(model: Any, x: Any, y: Any, *, loss: Loss, batch_size: int = 256, metrics: Any = None) -> Dict[str, float]:
-    """Mean loss and metrics (default: accuracy for classification losses) over x, y in inference mode."""
+def _check_reduces_to_a_number(loss: Loss) -> None:
+    if getattr(loss, "reduction", "mean") == "none":
+        raise ValueError(
+            f"fit and evaluate need a loss that reduces to one number; {loss!r} gives one loss per term. "
+            "Use reduction='mean' (the default) or 'sum'"
+        )
+
+
+def evaluate(model: Any, x: Any, y: Any, *, loss: Loss, batch_size: int = 256, metrics: Any = None,
+             sample_weight: Any = None) -> Dict[str, float]:
+    """Mean loss and metrics (default: accuracy for classification losses) over x, y in inference mode;
+    with sample_weight (N,), weighted means."""
     validation.instance("loss", loss, Loss, "a numnet.losses loss such as CrossEntropy()")
+    _check_reduces_to_a_number(loss)
     chosen = choose_metrics(loss, metrics)
     x, y = check_data(model, x, y)
+    if sample_weight is not None:
+        sample_weight = validation.sample_weights(sample_weight, len(x))
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight is 0 for every sample: nothing to evaluate")
     out = model.predict(x, batch_size=batch_size)
-    return {"loss": loss(y, out), **{name: function(y, out) for name, function in chosen.items()}}
+    return {"loss": loss(y, out, sample_weight), **{name: function(y, out, sample_weight=sample_weight) for name, function in chosen.items()}}

@@ -149,3 +149,21 @@ def all_finite(x: np.ndarray) -> bool:
     unlike dot, does not warn on overflow.
     """
     return math.isfinite(np.vdot(x, x)) or bool(np.isfinite(x).all())
+
+
+def sample_weights(value: Any, samples: int, owner: str = "", name: str = "sample_weight") -> np.ndarray:
+    """``value`` as a float64 vector of ``samples`` finite, non-negative weights, one per sample."""
+    try:
+        weights = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{_prefix(owner)}{name} must be an array of numbers. Received: {type(value).__name__}") from error
+    if weights.dtype.kind not in "fiub":
+        raise TypeError(f"{_prefix(owner)}{name} must be an array of numbers. Received dtype {weights.dtype}")
+    if weights.shape != (samples,):
+        raise ValueError(f"{_prefix(owner)}{name} must hold one weight per sample, shape ({samples},). Received shape {weights.shape}")
+    weights = weights.astype(np.float64)
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError(
+            f"{_prefix(owner)}{name} must be finite and non-negative. Received values from {weights.min()} to {weights.max()}"
+        )
+    return weights

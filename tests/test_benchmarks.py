@@ -72,3 +72,17 @@ def test_ratios_show_how_far_single_epochs_moved():
     assert ratio_range([1.0, 3.0, 2.0], [2.0, 2.0, 2.0]) == (0.5, 1.5)
     assert _with_range(0.66, [1.3, 1.4, 1.2], [2.0, 2.0, 2.0], bold=True) == "**0.66** (0.60–0.70)"
     assert _with_range(1.5, [1.0], [0.7]) == "1.50"  # one timed epoch: no range to show
+
+
+def test_sklearn_search_benchmark_runs_both_estimators_on_the_same_grid():
+    pytest.importorskip("sklearn")
+    from benchmarks.sklearn_search import HIDDEN, LEARNING_RATES, report, run
+
+    results = run(epochs=1, repeats=1, folds=2)
+    rows = results["rows"]
+    assert [row["estimator"] for row in rows] == [
+        "numnet NumnetClassifier (float64)", "numnet NumnetClassifier (float32 X)", "scikit-learn MLPClassifier"]
+    for row in rows:
+        assert len(row["scores"]) == len(HIDDEN) * len(LEARNING_RATES) and 0 < row["best_score"] <= 1
+        assert set(row["best_params"]) == {"hidden_layer_sizes", "learning_rate"} and row["seconds"] > 0
+    assert "| scikit-learn MLPClassifier | " in report(results)

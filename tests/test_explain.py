@@ -171,6 +171,8 @@ def test_other_errors():
         explain(model, np.zeros(5), [0, 0], loss="mse")
     with pytest.raises(ValueError, match="lr must be a positive number"):
         explain(model, np.zeros(5), [0, 0], loss=MSE(), lr=0)
+    with pytest.raises(ValueError, match=r"the formulas of a mean loss; MSE\(reduction='sum'\) reduces by 'sum'"):
+        explain(model, np.zeros(5), [0, 0], loss=MSE(reduction="sum"))
     with pytest.raises(ValueError, match="notation='texts' names the units of a network of two Dense layers"):
         explain(model, np.zeros(5), [0, 0], loss=MSE(), notation="texts")
     conv = Sequential([Conv2D(1, 2, 3, rng=0), ReLU(), Flatten(), Dense(8, 3, rng=0)], input_shape=(1, 4, 4))

@@ -54,6 +54,13 @@ def test_pick_takes_one_entry_per_row(labels_dtype):
     np.testing.assert_array_equal(fastmath.pick(a, columns), a[np.arange(64), columns])
 
 
+@pytest.mark.parametrize("labels_dtype", [np.int64, np.uint8])
+def test_flat_indices_point_at_one_entry_per_row(labels_dtype):
+    a = RNG(8).normal(size=(6, 4))
+    columns = np.array([3, 0, 1, 3, 2, 0], dtype=labels_dtype)
+    np.testing.assert_array_equal(a.ravel()[fastmath.flat_indices(a, columns)], a[np.arange(6), columns])
+
+
 def test_pick_from_an_array_that_is_not_c_ordered():
     a = np.asfortranarray(RNG(7).normal(size=(8, 3)))
     columns = np.array([0, 2, 1, 1, 0, 2, 2, 0])
