@@ -52,6 +52,8 @@ class Sequential:
         self.training = False
         #: set by a callback to end fit after the current batch or epoch
         self.stop_training = False
+        #: (number of layers, last layer, input_shape, its output shape) as of the last add
+        self._shape_after: Tuple[int, Optional[Layer], Optional[Tuple[int, ...]], Optional[Tuple[int, ...]]] = (0, None, input_shape, input_shape)
         for layer in layers:
             self.add(layer)
 
@@ -65,12 +67,21 @@ class Sequential:
         init = initializers.for_activation(type(layer).__name__)
         if self.layers and isinstance(self.layers[-1], WeightedLayer) and init not in (None, self.layers[-1].init):
             self.layers[-1].adopt_activation(init)
-        self.layers.append(layer)
         try:
-            self.output_shapes()
+            shape = _next_shape(layer, self._last_output_shape())
         except ValueError as error:
-            self.layers.pop()
             raise ValueError(f"Sequential: layer {len(self.layers)} does not fit: {error}") from None
+        self.layers.append(layer)
+        self._shape_after = (len(self.layers), layer, self.input_shape, shape)
+
+    def _last_output_shape(self) -> Optional[Tuple[int, ...]]:
+        """The per-sample output shape of the layers so far, None when unknown. Kept from the last add, so
+        that adding n layers checks n shapes, not n²/2; computed afresh if the layers were changed since."""
+        length, last, input_shape, shape = self._shape_after
+        if length == len(self.layers) and input_shape == self.input_shape and (not self.layers or last is self.layers[-1]):
+            return shape
+        shapes = self.output_shapes()
+        return shapes[-1] if shapes else self.input_shape
 
     def train(self) -> Sequential:
         """Training mode for forward(): Dropout drops, BatchNorm uses batch statistics."""
@@ -88,9 +99,7 @@ class Sequential:
         """Per-sample output shape of each layer, None where it cannot be known before data arrives."""
         shapes, shape = [], self.input_shape
         for layer in self.layers:
-            if shape is None and layer.input_shape is not None:
-                shape = layer.input_shape
-            shape = tuple(layer.output_shape(shape)) if shape is not None else None
+            shape = _next_shape(layer, shape)
             shapes.append(shape)
         return shapes
 
@@ -196,6 +205,13 @@ class Sequential:
 
     def __repr__(self) -> str:
         return "Sequential([" + ", ".join(map(repr, self.layers)) + "])"
+
+
+def _next_shape(layer: Layer, shape: Optional[Tuple[int, ...]]) -> Optional[Tuple[int, ...]]:
+    """The per-sample output shape of ``layer`` given its input's (None: unknown until data arrives)."""
+    if shape is None and layer.input_shape is not None:
+        shape = layer.input_shape
+    return tuple(layer.output_shape(shape)) if shape is not None else None
 
 
 def load(path: str | Path) -> Sequential:
