@@ -128,6 +128,8 @@ class Sequential:
                 raise ValueError(f"tensor {name} has shape {tensor.shape} {tensor.dtype}, expected {array.shape} {array.dtype}")
             if not validation.all_finite(tensor):
                 raise ValueError(f"tensor {name} contains NaN or infinite values")
+        for index, layer in enumerate(self.layers):
+            layer.check_tensors({key: np.asarray(tensors[f"{index}.{key}"]) for key in layer.state_dict()})
         for name, array in own.items():
             array[...] = tensors[name]
 
