@@ -13,7 +13,7 @@ import numpy as np
 from . import initializers, training, validation
 from .errors import ModelFormatError
 from .layers.base import Layer, WeightedLayer
-from .serialization import read_model_file, write_model_file
+from .serialization import check_loaded, read_model_file, write_model_file
 from .trace import Trace, trace as trace_passes
 
 
@@ -224,5 +224,6 @@ def load(path: str | Path) -> Sequential:
         model.load_state_dict(tensors)
     except (TypeError, ValueError) as error:
         raise ModelFormatError(f"{path}: {error}") from None
+    check_loaded(path, model.output_shapes(), metadata)
     model.metadata = metadata
     return model
