@@ -61,8 +61,9 @@ MAX_ELEMENTS = 2**28
 MAX_RANK = 32
 #: constructor arguments a file never gives: the loader sets the dtype (from the tensors) and the initializer
 _SET_BY_LOADER = ("rng", "dtype", "init")
-#: each entry adds three levels to the architecture JSON: the entry, its config, a Residual's list of layers
-_ARCHITECTURE_DEPTH = 3 * (MAX_NESTING + 1) + 1
+#: each Residual block adds three levels to the architecture JSON (its entry, its config, its list of
+#: layers); the rest leaves room for the innermost entries and for a block or two too many to be named
+_ARCHITECTURE_DEPTH = 3 * MAX_NESTING + 8
 #: the longest message a refusal quotes from a file
 _MAX_QUOTE = 80
 
