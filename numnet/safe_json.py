@@ -39,10 +39,13 @@ def nesting_depth(text: str) -> int:
     return int(np.cumsum(steps).max(initial=0))
 
 
-def _integer(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_DIGITS:
-        raise ValueError(f"the integer {text[:20]}... has {len(text.lstrip('-'))} digits, more than the {MAX_DIGITS} allowed")
-    return int(text)
+def _integer_of_at_most(max_digits: int):
+    def integer(text: str) -> int:
+        digits = len(text.lstrip("-"))
+        if digits > max_digits:
+            raise ValueError(f"the integer {text[:20]}... has {digits} digits, more than the {max_digits} allowed")
+        return int(text)
+    return integer
 
 
 def _finite_float(text: str) -> float:
@@ -56,10 +59,10 @@ def _constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number; only finite numbers are allowed")
 
 
-def loads(text: Any, max_depth: int = MAX_DEPTH, max_chars: int = MAX_CHARS) -> Any:
+def loads(text: Any, max_depth: int = MAX_DEPTH, max_chars: int = MAX_CHARS, max_digits: int = MAX_DIGITS) -> Any:
     """Parse JSON ``text`` as json.loads does, but raise ValueError, saying why, for text longer than
     ``max_chars``, nesting deeper than ``max_depth``, NaN, Infinity, numbers beyond float64 and
-    integers of more than MAX_DIGITS digits."""
+    integers of more than ``max_digits`` digits."""
     if not isinstance(text, str):
         raise ValueError(f"expected JSON text, got {type(text).__name__}")
     if len(text) > max_chars:
@@ -68,6 +71,6 @@ def loads(text: Any, max_depth: int = MAX_DEPTH, max_chars: int = MAX_CHARS) -> 
     if depth > max_depth:
         raise ValueError(f"the JSON nests {depth} levels deep, more than the {max_depth} allowed")
     try:
-        return json.loads(text, parse_int=_integer, parse_float=_finite_float, parse_constant=_constant)
+        return json.loads(text, parse_int=_integer_of_at_most(max_digits), parse_float=_finite_float, parse_constant=_constant)
     except json.JSONDecodeError as error:
         raise ValueError(f"not valid JSON ({error})") from None

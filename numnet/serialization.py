@@ -64,6 +64,8 @@ _SET_BY_LOADER = ("rng", "dtype", "init")
 #: each Residual block adds three levels to the architecture JSON (its entry, its config, its list of
 #: layers); the rest leaves room for the innermost entries and for a block or two too many to be named
 _ARCHITECTURE_DEPTH = 3 * MAX_NESTING + 8
+#: the most digits of an integer in the metadata: a 128-bit one, such as a random generator's state or seed, fits
+METADATA_DIGITS = 40
 #: the longest message a refusal quotes from a file
 _MAX_QUOTE = 80
 
@@ -108,6 +110,10 @@ def write_model_file(
         extra = json.dumps(dict(metadata or {}), allow_nan=False)
     except (TypeError, ValueError) as error:
         raise TypeError(f"model metadata must be JSON-serializable: {error}") from None
+    try:  # a file is written only if it can be read back
+        safe_json.loads(extra, max_digits=METADATA_DIGITS)
+    except ValueError as error:
+        raise ValueError(f"model metadata cannot be saved: {error}") from None
     header = {
         "format": FORMAT,
         "architecture": json.dumps(architecture(layers)),
@@ -131,7 +137,7 @@ def read_model_file(path: str | Path) -> Tuple[List[Layer], Optional[list], dict
         raise fail("the file's metadata has no architecture")
     described = _parse_json(header["architecture"], "the architecture", fail, _ARCHITECTURE_DEPTH)
     input_shape = _checked_input_shape(_parse_json(header.get("input_shape", "null"), "input_shape", fail), fail)
-    metadata = _parse_json(header.get("metadata", "{}"), "the metadata", fail)
+    metadata = _parse_json(header.get("metadata", "{}"), "the metadata", fail, max_digits=METADATA_DIGITS)
     if not isinstance(metadata, dict):
         raise fail(f"the metadata must be a JSON object, got {_kind(metadata)}")
     if not isinstance(described, list):
@@ -181,9 +187,10 @@ def _entries(shape: Sequence[Optional[int]]) -> int:
     return math.prod(length for length in shape if length is not None)
 
 
-def _parse_json(text: str, what: str, fail: Callable[[str], ModelFormatError], max_depth: int = safe_json.MAX_DEPTH) -> Any:
+def _parse_json(text: str, what: str, fail: Callable[[str], ModelFormatError], max_depth: int = safe_json.MAX_DEPTH,
+                max_digits: int = safe_json.MAX_DIGITS) -> Any:
     try:
-        return safe_json.loads(text, max_depth=max_depth)
+        return safe_json.loads(text, max_depth=max_depth, max_digits=max_digits)
     except ValueError as error:
         raise fail(f"{what} is not valid: {error}") from None
 

@@ -47,6 +47,9 @@ def test_limits_are_arguments():
     with pytest.raises(ValueError, match="expected JSON text, got bytes"):
         safe_json.loads(b"[]")
     assert safe_json.loads(str(10**15 - 1)) == 10**15 - 1
+    assert safe_json.loads(str(2**128), max_digits=39) == 2**128
+    with pytest.raises(ValueError, match="has 40 digits, more than the 39 allowed"):
+        safe_json.loads(str(10**39), max_digits=39)
 
 
 @settings(max_examples=300, deadline=None)

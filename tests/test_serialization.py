@@ -328,3 +328,17 @@ def test_the_checksum_covers_tensor_names_dtypes_and_values(tmp_path):
         rewrite_tensors(path, change, sign=False)
         with pytest.raises(ModelFormatError, match="does not match its SHA-256 checksum"):
             numnet.load(path)
+
+
+def test_metadata_is_saved_only_if_it_can_be_read_back(tmp_path):
+    path = tmp_path / "m.safetensors"
+    make_model().save(path, metadata={"seed": 2**127, "state": [[[1]]]})
+    assert numnet.load(path).metadata == {"seed": 2**127, "state": [[[1]]]}
+    deep = []
+    for _ in range(100):
+        deep = [deep]
+    for metadata, message in [({"seed": 10**40}, "has 41 digits, more than the 40 allowed"),
+                              ({"deep": deep}, "nests 102 levels deep, more than the 64 allowed")]:
+        with pytest.raises(ValueError, match=f"model metadata cannot be saved: .*{message}"):
+            make_model().save(tmp_path / "other.safetensors", metadata=metadata)
+    assert not (tmp_path / "other.safetensors").exists()
