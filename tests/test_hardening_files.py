@@ -6,6 +6,7 @@ import json
 import math
 import re
 import struct
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -467,3 +468,24 @@ def test_30000_relu_layers_load(tmp_path):
     Sequential([Dense(4, 4, rng=0)] + [ReLU() for _ in range(30_000)], input_shape=(4,)).save(path)
     assert len(numnet.load(path).layers) == 30_001
 
+
+
+@pytest.mark.parametrize("picture, message", [
+    # the audit: a 226 kB PNG of 13,000×13,000 pixels was accepted and needed 2.6 GB
+    ("huge.png", r"huge.png: the image has 169,000,000 pixels, more than the 50,000,000 allowed; scale it down"),
+    ("tiny.png", r"tiny.png: the image is only 1×1 pixels; a digit needs at least 2×2"),
+    ("notes.png", r"notes.png: cannot read the image \(not a PNG, JPEG or other format Pillow reads\)"),
+])
+def test_numnet_predict_refuses_bad_pictures_in_one_line(tmp_path, capsys, picture, message):
+    path = digit_model_file(tmp_path)
+    header_only = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 13000, 13000, 8, 0, 0, 0, 0)) + png_chunk(b"IEND", b"")
+    (tmp_path / "huge.png").write_bytes(header_only)  # what is refused is the size its header claims
+    Image.new("L", (1, 1)).save(tmp_path / "tiny.png")
+    (tmp_path / "notes.png").write_text("not a picture")
+    assert main(["predict", str(path), str(tmp_path / picture)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and re.search(message, err) and err.startswith("numnet predict: error: ")
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
