@@ -160,7 +160,7 @@ def check_loaded(path: str | Path, output_shapes: Sequence[Optional[Tuple[int, .
     if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
         raise fail(f"class_names in the metadata must be a non-empty list of strings, got {_quote(names)}")
     last = output_shapes[-1] if output_shapes else None
-    if last is not None and last[-1] is not None and last[-1] != len(names):
+    if last and last[-1] is not None and last[-1] != len(names):
         raise fail(f"class_names in the metadata has length {len(names)} but the model gives {last[-1]} outputs per sample")
 
 
@@ -246,9 +246,14 @@ def _build_layer(where: str, item: Any, tensors: Mapping[str, np.ndarray], nesti
 
 
 def _check_value(where: str, name: str, key: str, value: Any, fail: Callable[[str], ModelFormatError]) -> None:
-    """A layer argument in a file: a number, a string, true/false, null or a list of those; integers bounded."""
+    """A layer argument in a file: a number, a string, true/false, null or a list of those; integers, strings
+    and lists bounded (a layer's arguments are sizes, rates, flags and short names)."""
+    if isinstance(value, list) and len(value) > MAX_RANK:
+        raise fail(f"layer {where} ({name}): {key} is a list of {len(value):,} values, more than the {MAX_RANK} a layer argument may hold")
     values = value if isinstance(value, list) else [value]
     for entry in values:
+        if isinstance(entry, str) and len(entry) > _MAX_QUOTE:
+            raise fail(f"layer {where} ({name}): {key} is a string of {len(entry):,} characters, more than the {_MAX_QUOTE} a layer argument may hold")
         if not (entry is None or isinstance(entry, (bool, int, float, str))):
             raise fail(f"layer {where} ({name}): {key} must be a number, a string, true/false, null or a list of those, got {_kind(value)}")
         if type(entry) is int and abs(entry) > MAX_ELEMENTS:

@@ -132,7 +132,7 @@ def architecture_edits():
         edits.append((f"Dense argument {key}", setter(1, "config", key, value)))
     for value in (0, -1, "12", 12.0, True, None, [12], {"v": 12}, 10**12, 13, 2**28 + 1, 1.5, [[12]]):
         edits.append((f"in_features {value!r}", setter(1, "config", "in_features", value)))
-    for value in (NAN, INF, -INF, -0.5, "0.2", None, [0.2], {"a": 1}, True):
+    for value in (NAN, INF, -INF, -0.5, "0.2", None, [0.2], {"a": 1}, True, "x" * 100_000, [0.2] * 100_000):
         edits.append((f"negative_slope {value!r}", setter(3, "config", "negative_slope", value)))
     for key, value in (("eps", 0), ("eps", -1), ("eps", 2), ("eps", NAN), ("momentum", 0), ("momentum", 1.5), ("num_features", 7)):
         edits.append((f"BatchNorm1d {key} {value!r}", setter(2, "config", key, value)))
