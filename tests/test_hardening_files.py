@@ -381,8 +381,8 @@ crafted_header_strategy = dict(
 
 test_fuzz_mutated_bytes = _settings(100)(given(**mutated_bytes_strategy)(check_mutated_bytes))
 test_fuzz_crafted_headers = _settings(60)(given(**crafted_header_strategy)(check_crafted_header))
-test_fuzz_mutated_bytes_long = pytest.mark.slow(_settings(20_000)(given(**mutated_bytes_strategy)(check_mutated_bytes)))
-test_fuzz_crafted_headers_long = pytest.mark.slow(_settings(20_000)(given(**crafted_header_strategy)(check_crafted_header)))
+test_fuzz_mutated_bytes_long = pytest.mark.slow(_settings(5_000)(given(**mutated_bytes_strategy)(check_mutated_bytes)))
+test_fuzz_crafted_headers_long = pytest.mark.slow(_settings(5_000)(given(**crafted_header_strategy)(check_crafted_header)))
 
 
 # -- the audit's cases, each with its outcome -------------------------------------------------------

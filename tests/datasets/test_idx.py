@@ -243,7 +243,7 @@ def test_fuzz_idx_like_bytes_give_an_array_or_dataset_error(fuzz_folder, data, c
 
 
 @pytest.mark.slow
-@_settings(20_000)
+@_settings(10_000)
 @given(**idx_inputs)
 def test_fuzz_idx_like_bytes_long(fuzz_folder, data, compressed, cut):
     check_idx_like(fuzz_folder, data, compressed, cut)
