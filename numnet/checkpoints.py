@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from . import safe_json
 from .callbacks import Callback
 from .errors import CheckpointError
 from .optimizers import Optimizer
@@ -22,6 +23,8 @@ from .tensorfile import read_tensor_file, write_tensor_file
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 FORMAT = "numnet-checkpoint"
+#: the training state holds random generators' states, whose integers have up to 128 bits (39 digits)
+GENERATOR_STATE_DIGITS = 40
 
 __all__ = ["BackupAndRestore", "CheckpointError", "checkpoint_path", "save_checkpoint", "load_checkpoint"]
 
@@ -52,11 +55,13 @@ def load_checkpoint(checkpoint_dir: str | Path, model: Any, optimizer: Optimizer
         return None
     tensors, header = read_tensor_file(path, FORMAT, error=CheckpointError)
     try:
-        saved_architecture = json.loads(header["architecture"])
-        saved_optimizer = json.loads(header["optimizer"])
-        state = json.loads(header["state"])
-    except (KeyError, json.JSONDecodeError) as error:
+        saved_architecture = safe_json.loads(header["architecture"])
+        saved_optimizer = safe_json.loads(header["optimizer"])
+        state = safe_json.loads(header["state"], max_digits=GENERATOR_STATE_DIGITS)
+    except (KeyError, ValueError) as error:
         raise CheckpointError(f"{path}: the checkpoint's header is not valid ({error})") from None
+    if not isinstance(saved_optimizer, dict) or not isinstance(state, dict):
+        raise CheckpointError(f"{path}: the checkpoint's header is not valid (its optimizer and state must be JSON objects)")
     if saved_architecture != json.loads(json.dumps(architecture(model.layers))):
         raise CheckpointError(f"{path}: the checkpoint was written for a different model architecture")
     if saved_optimizer.get("type") != type(optimizer).__name__:

@@ -8,49 +8,82 @@ to the ink, fits it into 20×20 and centres it by mass.
 """
 
 import io
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 #: intensity (0..1, after normalising) below which a pixel counts as background, not ink
 INK_THRESHOLD = 0.25
+#: the most pixels an image may have to be decoded (a 50-megapixel photo passes): a small file can hold a
+#: huge picture, and decoding one takes about 20 bytes of memory per pixel
+MAX_PIXELS = 50_000_000
+#: the fewest pixels along each side: the paper's colour is read from the border
+MIN_SIDE = 2
 
 
-def load_image(path):
-    """Read any image Pillow understands (PNG, JPEG, ...) as a 2-D float32 array in [0, 1]; raise ValueError if unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such image file")
-    return _read_grayscale(path, str(path))
+def load_image(path, max_pixels=MAX_PIXELS):
+    """Read any image Pillow understands (PNG, JPEG, ...) as a 2-D float32 array in [0, 1].
 
-
-def decode_image(data, source="image", max_pixels=None):
-    """``load_image`` for an encoded image held in memory (the bytes of a PNG, JPEG, ... file).
-
-    ``max_pixels`` refuses larger images (ValueError) before decoding them: a small file can hold a huge
-    picture, and a server should not decode one.
+    Raises ValueError, naming the file, when it is missing, not an image Pillow reads, damaged, smaller
+    than MIN_SIDE pixels along a side, or larger than ``max_pixels`` pixels (checked from its header,
+    before it is decoded; None leaves only Pillow's own limit).
     """
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such image file")
+    if not path.is_file():
+        raise ValueError(f"{path}: not an image file (a folder, device or pipe, not a regular file)")
+    return _read_grayscale(path, str(path), max_pixels)
+
+
+def decode_image(data, source="image", max_pixels=MAX_PIXELS):
+    """``load_image`` for an encoded image held in memory (the bytes of a PNG, JPEG, ... file)."""
     return _read_grayscale(io.BytesIO(bytes(data)), source, max_pixels)
 
 
-def _read_grayscale(file, source, max_pixels=None):
-    """Open ``file`` (a path or a binary file object) with Pillow: EXIF rotation applied, transparent
-    pixels turned to white paper, as a 2-D float32 array in [0, 1]."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+def _open_lazily(file, source, max_pixels):
+    """Pillow's Image for ``file``, its header read and nothing decoded yet. Pillow's own check against
+    decompression bombs (a warning above Image.MAX_IMAGE_PIXELS, an error above twice that) becomes the
+    same clear error as ours."""
+    from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(file) as image:
-            if max_pixels is not None and image.width * image.height > max_pixels:
-                raise ValueError(f"{source}: the image has {image.width}×{image.height} pixels, more than the {max_pixels} allowed")
+        # catch_warnings is process-wide: for this moment another thread's bomb warning is an error too, as wanted
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(file)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        found = re.search(r"\((\d+) pixels\)", str(error))
+        count = f"{int(found.group(1)):,} pixels" if found else "more pixels than Pillow decodes"
+        limit = min(max_pixels, Image.MAX_IMAGE_PIXELS) if max_pixels is not None else Image.MAX_IMAGE_PIXELS
+        raise ValueError(f"{source}: the image has {count}, more than the {limit:,} allowed; scale it down") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{source}: cannot read the image (not a PNG, JPEG or other format Pillow reads)") from None
+    except Exception as error:  # Pillow's format readers raise many kinds of error on damaged headers
+        raise ValueError(f"{source}: cannot read the image ({type(error).__name__}: {error})") from None
+
+
+def _read_grayscale(file, source, max_pixels=MAX_PIXELS):
+    """Open ``file`` (a path or a binary file object) with Pillow: EXIF rotation applied, transparent
+    pixels turned to white paper, as a 2-D float32 array in [0, 1]."""
+    from PIL import Image, ImageOps
+
+    with _open_lazily(file, source, max_pixels) as image:
+        width, height = image.size
+        if max_pixels is not None and width * height > max_pixels:
+            raise ValueError(f"{source}: the image has {width}×{height} = {width * height:,} pixels, more than the {max_pixels:,} allowed; scale it down")
+        if min(width, height) < MIN_SIDE:
+            raise ValueError(f"{source}: the image is only {width}×{height} pixels; a digit needs at least {MIN_SIDE}×{MIN_SIDE}")
+        try:
             image = ImageOps.exif_transpose(image)
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
                 background = Image.new("RGBA", image.size, (255, 255, 255, 255))
                 image = Image.alpha_composite(background, image.convert("RGBA"))
             pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255
-    except UnidentifiedImageError:
-        raise ValueError(f"{source}: cannot read the image (not a PNG, JPEG or other format Pillow reads)") from None
-    except (Image.DecompressionBombError, OSError, SyntaxError) as error:
-        raise ValueError(f"{source}: cannot read the image ({error})") from None
+        except Exception as error:  # a damaged file fails while decoding, with whatever error its reader raises
+            raise ValueError(f"{source}: cannot read the image ({type(error).__name__}: {error})") from None
     return pixels
 
 
@@ -62,8 +95,11 @@ def prepare_digit(gray, source="image"):
     from PIL import Image
 
     gray = np.asarray(gray, dtype=np.float32)
-    if gray.ndim != 2 or min(gray.shape) < 2:
+    if gray.ndim != 2:
         raise ValueError(f"{source}: expected a 2-D grayscale image, got an array of shape {gray.shape}")
+    if min(gray.shape) < MIN_SIDE:
+        height, width = gray.shape
+        raise ValueError(f"{source}: the image is only {width}×{height} pixels; a digit needs at least {MIN_SIDE}×{MIN_SIDE}")
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
     if background > 0.5:  # dark ink on light paper: MNIST is light on dark
@@ -95,11 +131,11 @@ def prepare_digit(gray, source="image"):
     return digit
 
 
-def load_digit(path):
+def load_digit(path, max_pixels=MAX_PIXELS):
     """``prepare_digit(load_image(path))``: a file on disk to a (28, 28) float32 digit in [0, 1]."""
-    return prepare_digit(load_image(path), source=str(path))
+    return prepare_digit(load_image(path, max_pixels), source=str(path))
 
 
-def decode_digit(data, source="image", max_pixels=None):
+def decode_digit(data, source="image", max_pixels=MAX_PIXELS):
     """``prepare_digit(decode_image(data))``: the bytes of an image file to a (28, 28) float32 digit in [0, 1]."""
     return prepare_digit(decode_image(data, source, max_pixels), source=source)

@@ -202,3 +202,23 @@ def test_ctrl_c_saves_a_mid_epoch_checkpoint_that_resumes_exactly(tmp_path):
     history = fit(resumed, optimizer=Adam(0.01), checkpoint_dir=tmp_path, resume=True)
     assert history.epoch == [1, 2, 3]
     assert_identical(resumed.get_weights(), straight.get_weights())
+
+
+@pytest.mark.parametrize("key, text, message", [
+    ("state", "[" * 100_000 + "]" * 100_000, r"the checkpoint's header is not valid \(the JSON nests 100000 levels deep"),
+    ("state", '{"epoch": NaN}', r"the checkpoint's header is not valid \(NaN is not a JSON number"),
+    ("optimizer", '{"type": "SGD", "iterations": ' + "9" * 5000 + "}", r"the checkpoint's header is not valid \(the integer 9+\.\.\. has 5000 digits"),
+    ("optimizer", "[]", r"the checkpoint's header is not valid \(its optimizer and state must be JSON objects\)"),
+    ("state", "5", r"its optimizer and state must be JSON objects"),
+])
+def test_crafted_checkpoint_headers_raise_checkpoint_error(tmp_path, key, text, message):
+    from numnet.tensorfile import read_tensor_file, write_tensor_file
+
+    x, y = small_problem()
+    model = numnet.Sequential([Dense(3, 1, rng=0)])
+    model.fit(x, y, loss=MSE(), optimizer=SGD(0.1), epochs=1, batch_size=8, verbose=0, checkpoint_dir=tmp_path)
+    tensors, header = read_tensor_file(checkpoint_path(tmp_path), "numnet-checkpoint")
+    header = {**{k: v for k, v in header.items() if k != "sha256"}, key: text}
+    write_tensor_file(checkpoint_path(tmp_path), tensors, header)  # signed, so the header's content is what is refused
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(tmp_path, model, SGD(0.1))

@@ -1,4 +1,7 @@
 import io
+import struct
+import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -82,5 +85,80 @@ def test_decode_errors():
         decode_image(b"not an image", source="upload")
     buffer = io.BytesIO()
     drawn_seven().save(buffer, "PNG")
-    with pytest.raises(ValueError, match="the image has 300×400 pixels, more than the 1000 allowed"):
+    with pytest.raises(ValueError, match="the image has 300×400 = 120,000 pixels, more than the 1,000 allowed; scale it down"):
         decode_digit(buffer.getvalue(), max_pixels=1000)
+
+
+def zero_png(width, height, pixels=True):
+    """A valid grayscale PNG of width×height black pixels, written without holding them: under a megabyte
+    for 13,000×13,000 (169 million pixels), as the audit's file. With pixels=False, only a header that
+    claims that size (what a refusal reads) and no image data."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor = zlib.compressobj(1)
+    row = bytes(width + 1)  # a filter byte, then the pixels
+    data = b"".join(compressor.compress(row) for _ in range(height if pixels else 0)) + compressor.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("width, height, message", [
+    (8000, 7000, r"the image has 8000×7000 = 56,000,000 pixels, more than the 50,000,000 allowed; scale it down"),
+    # beyond Pillow's warning (Image.MAX_IMAGE_PIXELS) and beyond its error (twice that): the same refusal
+    (13000, 13000, r"the image has 169,000,000 pixels, more than the 50,000,000 allowed; scale it down"),
+    (20000, 20000, r"the image has 400,000,000 pixels, more than the 50,000,000 allowed; scale it down"),
+])
+def test_huge_pictures_are_refused_before_decoding(tmp_path, width, height, message):
+    # the audit: a 226 kB PNG of 13,000×13,000 pixels was decoded by numnet predict, 2.6 GB at the peak
+    path = tmp_path / "huge.png"
+    path.write_bytes(zero_png(width, height, pixels=width < 20000))
+    assert path.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=f"{path}: {message}"):
+            load_digit(path)
+        with pytest.raises(ValueError, match=f"upload: {message}"):
+            decode_digit(path.read_bytes(), source="upload")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * path.stat().st_size + (1 << 20)  # the file's bytes, never its pixels
+
+
+def test_the_pixel_limit_is_an_argument(tmp_path):
+    drawn_seven().save(tmp_path / "seven.png")  # 300×400
+    assert load_image(tmp_path / "seven.png", max_pixels=120_000).shape == (400, 300)
+    with pytest.raises(ValueError, match=r"the image has 300×400 = 120,000 pixels, more than the 119,999 allowed"):
+        load_image(tmp_path / "seven.png", max_pixels=119_999)
+    (tmp_path / "big.png").write_bytes(zero_png(10000, 10000, pixels=False))
+    with pytest.raises(ValueError, match=r"the image has 100,000,000 pixels, more than the 89,478,485 allowed"):
+        load_image(tmp_path / "big.png", max_pixels=None)  # Pillow's own limit still holds
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 30), (30, 1)])
+def test_tiny_pictures_get_a_clear_message(tmp_path, size):
+    Image.new("L", size, 0).save(tmp_path / "tiny.png")
+    width, height = size
+    with pytest.raises(ValueError, match=f"tiny.png: the image is only {width}×{height} pixels; a digit needs at least 2×2"):
+        load_digit(tmp_path / "tiny.png")
+    with pytest.raises(ValueError, match=f"the image is only {width}×{height} pixels; a digit needs at least 2×2"):
+        prepare_digit(np.zeros((height, width)))
+
+
+def test_empty_and_broken_pictures_get_a_clear_message(tmp_path):
+    with pytest.raises(ValueError, match=r"the image is only 0×0 pixels; a digit needs at least 2×2"):
+        prepare_digit(np.zeros((0, 0)))
+    (tmp_path / "zero.png").write_bytes(zero_png(0, 0))
+    with pytest.raises(ValueError, match=r"zero.png: cannot read the image \(not a PNG, JPEG or other format Pillow reads\)"):
+        load_digit(tmp_path / "zero.png")
+    drawn_seven().save(tmp_path / "seven.png")
+    data = (tmp_path / "seven.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cut.png: cannot read the image \(OSError: "):
+        load_digit(tmp_path / "cut.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty.png: cannot read the image"):
+        load_digit(tmp_path / "empty.png")
+    with pytest.raises(ValueError, match=r"not an image file \(a folder, device or pipe, not a regular file\)"):
+        load_digit(tmp_path)

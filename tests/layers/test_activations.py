@@ -1,3 +1,4 @@
+import re
 import warnings
 
 import numpy as np
@@ -58,9 +59,10 @@ def test_sigmoid_saturates_exactly():
     np.testing.assert_array_equal(y, [[0.0, 1.0]])
 
 
-def test_leaky_relu_rejects_negative_slope():
-    with pytest.raises(ValueError, match=r"negative_slope must be a number in the range \[0, inf\). Received: negative_slope=-1"):
-        LeakyReLU(-1)
+@pytest.mark.parametrize("slope", [-1, float("nan"), float("inf"), "0.1", None, True])
+def test_leaky_relu_rejects_a_slope_that_is_not_a_finite_non_negative_number(slope):
+    with pytest.raises(ValueError, match=rf"LeakyReLU: negative_slope must be a number in the range \[0, inf\). Received: negative_slope={re.escape(repr(slope))}"):
+        LeakyReLU(slope)
 
 
 TORCH_EQUIVALENTS = {
