@@ -27,7 +27,7 @@ import json
 import itertools
 import math
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type
 
 import numpy as np
 
@@ -70,7 +70,7 @@ METADATA_DIGITS = 40
 _MAX_QUOTE = 80
 
 
-def _arguments(cls: type) -> frozenset:
+def _arguments(cls: Type[Layer]) -> frozenset:
     parameters = inspect.signature(cls.__init__).parameters.values()
     return frozenset(p.name for p in parameters if p.name != "self" and p.name not in _SET_BY_LOADER
                      and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
@@ -260,7 +260,7 @@ def _check_value(where: str, name: str, key: str, value: Any, fail: Callable[[st
             raise fail(f"layer {where} ({name}): {key}={_quote(value)} is larger than the {MAX_ELEMENTS:,} a model file may hold")
 
 
-def _take_dtype_from_tensors(where: str, name: str, cls: type, config: Dict[str, Any], tensors: Mapping[str, np.ndarray],
+def _take_dtype_from_tensors(where: str, name: str, cls: Type[Layer], config: Dict[str, Any], tensors: Mapping[str, np.ndarray],
                              fail: Callable[[str], ModelFormatError]) -> None:
     """Check the shapes of the tensors the config claims against the file, before the layer is built (a
     hostile file may claim huge ones), and set the layer's dtype to theirs."""
