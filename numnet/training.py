@@ -137,12 +137,29 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: Any) -> tuple:
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 
+def clip_grad_norm(model: Any, max_norm: float) -> float:
+    """Clip the gradients by their global norm, in place; return the norm before clipping.
+
+    ‖g‖ = √(Σ over every parameter gradient of Σ g²);  if ‖g‖ > max_norm:  g ← g · max_norm / ‖g‖ for each g.
+    One factor for all the gradients keeps the update's direction and bounds its length: the cure for
+    the rare huge step of a recurrent network (as torch.nn.utils.clip_grad_norm_).
+    """
+    grads = [(layer, key) for layer in model.layers for key in layer.params]
+    norm = math.sqrt(sum(float(np.vdot(layer.grads[key], layer.grads[key])) for layer, key in grads))
+    if norm > max_norm:
+        scale = max_norm / norm
+        for layer, key in grads:
+            layer.grads[key] = layer.grads[key] * np.asarray(scale, dtype=layer.grads[key].dtype)
+    return norm
+
+
 def fit(
     model: Any, x: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epochs: int, batch_size: int = 32,
     shuffle: bool = True, seed: Optional[int] = None, validation_data: Optional[Sequence[Any]] = None,
     validation_split: Optional[float] = None, metrics: Any = None, callbacks: Optional[Sequence[Callback]] = None,
     augment: Optional[Callable[[np.ndarray, np.random.Generator], np.ndarray]] = None,
     checkpoint_dir: Any = None, checkpoint_every: int = 1, resume: bool = False, verbose: int = 1,
+    clip_norm: Optional[float] = None,
 ) -> History:
     """Train with mini-batch gradient descent and return a History of per-epoch metrics.
 
@@ -165,6 +182,8 @@ def fit(
             (a checkpoints.BackupAndRestore callback).
         resume: continue from the checkpoint in checkpoint_dir if there is one (else start fresh).
         verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+        clip_norm: after each backward pass, scale the gradients down to this global norm when
+            theirs is larger (clip_grad_norm); default None, no clipping.
 
     A non-finite loss stops training with FloatingPointError naming the epoch and batch.
     Ctrl-C stops after the current batch; the model keeps what it learned,
@@ -176,6 +195,8 @@ def fit(
     batch_size = validation.positive_int("batch_size", batch_size)
     checkpoint_every = validation.positive_int("checkpoint_every", checkpoint_every)
     validation.one_of("verbose", verbose, (0, 1, 2))
+    if clip_norm is not None:
+        clip_norm = validation.number("clip_norm", clip_norm, 0, low_inclusive=False)
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs a checkpoint_dir to resume from")
     if augment is not None and not callable(augment):
@@ -220,7 +241,8 @@ def fit(
     try:
         # overflow in a diverging run surfaces as the non-finite-loss error below, not as NumPy warnings
         with stop_after_batch_on_ctrl_c(state), np.errstate(over="ignore", invalid="ignore"):
-            _run_epochs(model, x, y, loss, optimizer, augment, validation_data, chosen_metrics, state, dispatch, batches, batch_size, shuffle)
+            _run_epochs(model, x, y, loss, optimizer, augment, validation_data, chosen_metrics, state, dispatch, batches, batch_size, shuffle,
+                        clip_norm)
     except FloatingPointError:
         state.diverged = True
         dispatch.on_train_end({})
@@ -233,7 +255,7 @@ def fit(
 
 def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, loss: Loss, optimizer: Optimizer, augment: Any,
                 validation_data: Any, chosen_metrics: dict, state: LoopState, dispatch: CallbackList,
-                batches: range, batch_size: int, shuffle: bool) -> None:
+                batches: range, batch_size: int, shuffle: bool, clip_norm: Optional[float] = None) -> None:
     epochs = state.run["epochs"]
     for epoch in range(state.epoch, epochs + 1):
         state.epoch = epoch
@@ -257,6 +279,8 @@ def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, loss: Loss, optimizer:
                     f"Try a lower learning rate (lr={optimizer.lr:g} now)."
                 )
             model.backward(grad, input_grad=False)
+            if clip_norm is not None:
+                clip_grad_norm(model, clip_norm)
             optimizer.step(model)
             state.batches_done = batch
             sums["seen"] += len(index)
