@@ -1,31 +1,81 @@
 """Costs: how wrong a batch of predictions is, and the gradient that starts backpropagation.
 
-Every loss is called as ``loss(y_true, y_pred) -> float`` (a mean over the batch) and has
-``loss.gradient(y_true, y_pred)`` -> dL/dy_pred, the same shape and dtype as y_pred. Because the
-loss is a mean, its gradient carries the 1/N, and every parameter gradient behind it is a batch mean.
+Every loss is called as ``loss(y_true, y_pred, sample_weight=None)`` and has
+``loss.gradient(y_true, y_pred, sample_weight=None)`` -> dL/dy_pred, the same shape and dtype as y_pred.
+
+A loss is made of terms ℓ (one per element for MSE and BinaryCrossEntropy, one per sample, or per
+position of a sequence, for CrossEntropy), each with a weight ω (1 unless ``sample_weight``, a class
+weight or an ignored label says otherwise), reduced by ``reduction``:
+
+    "mean" (default):  L = Σ ω ℓ / Σ ω      dL/dŷ = ω dℓ/dŷ / Σ ω
+    "sum":             L = Σ ω ℓ            dL/dŷ = ω dℓ/dŷ
+    "none":            the array ω ℓ        the gradient of its sum, ω dℓ/dŷ
+
+With every ω = 1 the mean is the plain batch mean: its gradient carries the 1/N, and every
+parameter gradient behind it is a batch mean. When every weight is 0 (a batch of ignored labels or
+of zero sample weights) there is nothing to learn from: the mean is 0 and its gradient 0 (PyTorch
+gives nan).
 """
+
+import numbers
 
 import numpy as np
 
-from . import fastmath
+from . import fastmath, validation
 from .functional import sigmoid
+
+REDUCTIONS = ("mean", "sum", "none")
 
 
 class Loss:
-    """Base class: validates the pair of arrays, then computes value or gradient."""
+    """Base class: validates the arrays, then computes the terms and reduces them.
 
-    def __call__(self, y_true, y_pred):
-        y_true, y_pred = self._check(y_true, y_pred)
-        return float(self._value(y_true, y_pred))
+    A subclass defines ``_terms(y_true, y_pred) -> (ℓ, dℓ/dŷ, ω)``: the terms, the derivative of each
+    term by the predictions (y_pred's shape), and the terms' own weights (None when all are 1).
 
-    def gradient(self, y_true, y_pred):
-        y_true, y_pred = self._check(y_true, y_pred)
-        return self._gradient(y_true, y_pred).astype(y_pred.dtype, copy=False)
+    Args:
+        reduction: "mean" (default), "sum" or "none" (see the module docstring).
+    """
 
-    def value_and_gradient(self, y_true, y_pred):
-        """Both at once, checking the inputs once (what a training step needs)."""
+    def __init__(self, reduction="mean"):
+        self.reduction = validation.one_of("reduction", reduction, REDUCTIONS, owner=type(self).__name__)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return self.value_and_gradient(y_true, y_pred, sample_weight)[0]
+
+    def gradient(self, y_true, y_pred, sample_weight=None):
+        return self.value_and_gradient(y_true, y_pred, sample_weight)[1]
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None):
+        """Both at once, checking the inputs once (what a training step needs). The value is a float,
+        or for reduction="none" an array of the terms."""
         y_true, y_pred = self._check(y_true, y_pred)
-        return float(self._value(y_true, y_pred)), self._gradient(y_true, y_pred).astype(y_pred.dtype, copy=False)
+        terms, d_terms, weights = self._terms(y_true, y_pred)
+        if sample_weight is not None:
+            weights = _times(weights, self._check_sample_weight(sample_weight, y_pred), terms.shape)
+        if weights is None and self.reduction == "mean":  # the plain batch mean: L = Σ ℓ / M, dL/dŷ = dℓ/dŷ / M
+            d_terms /= terms.size
+            value = float(terms.sum() / terms.size)
+        else:
+            value, d_terms = self._reduce(terms, d_terms, weights)
+        return value, d_terms.astype(y_pred.dtype, copy=False)
+
+    def _reduce(self, terms, d_terms, weights):
+        """The other reductions of the module docstring; d_terms is scaled in place (the loss's own array)."""
+        if weights is None:
+            return (float(terms.sum()) if self.reduction == "sum" else terms), d_terms
+        weights = weights.astype(d_terms.dtype, copy=False)
+        weighted = weights * terms
+        d_terms *= weights.reshape(weights.shape + (1,) * (d_terms.ndim - weights.ndim))  # ω per class row
+        if self.reduction == "none":
+            return weighted, d_terms
+        if self.reduction == "sum":
+            return float(weighted.sum()), d_terms
+        total = weights.sum()
+        if total == 0:  # nothing weighs: nothing to learn from this batch
+            return 0.0, np.zeros_like(d_terms)
+        d_terms /= total
+        return float(weighted.sum() / total), d_terms
 
     def _check(self, y_true, y_pred):
         y_pred = np.asarray(y_pred)
@@ -44,43 +94,73 @@ class Loss:
             )
         return y_true.astype(y_pred.dtype, copy=False), y_pred
 
+    def _check_sample_weight(self, sample_weight, y_pred):
+        """sample_weight as a float vector of one finite, non-negative weight per sample (or None)."""
+        if sample_weight is None:
+            return None
+        weights = np.asarray(sample_weight)
+        if weights.dtype.kind not in "fiub":
+            raise TypeError(f"{self!r}: sample_weight must be numbers. Received dtype {weights.dtype}")
+        if weights.shape != y_pred.shape[:1]:
+            raise ValueError(
+                f"{self!r}: expected one sample weight per sample, shape {y_pred.shape[:1]}, got {weights.shape}"
+            )
+        weights = weights.astype(y_pred.dtype, copy=False)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise ValueError(f"{self!r}: sample_weight must be finite and non-negative, got values from {weights.min()} to {weights.max()}")
+        return weights
+
     def __repr__(self):
-        return f"{type(self).__name__}()"
+        return f"{type(self).__name__}({self._options()})"
+
+    def _options(self):
+        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
+
+
+def _times(weights, sample_weight, shape):
+    """The terms' weights (of ``shape``) times each sample's weight, repeated over a sample's terms."""
+    sample_weight = np.broadcast_to(sample_weight.reshape(shape[:1] + (1,) * (len(shape) - 1)), shape)
+    return sample_weight if weights is None else weights * sample_weight
 
 
 class MSE(Loss):
     """Mean squared error over all elements.
 
-    Loss:     L = (1/M) Σ (ŷ − y)²         (M = number of elements, N·outputs)
+    Terms:    ℓ = (ŷ − y)², one per element (M = N·outputs of them)
+    Loss:     L = (1/M) Σ (ŷ − y)²          (reduction="mean", no weights)
     Gradient: dL/dŷ = 2 (ŷ − y) / M
+
+    Args:
+        reduction: "mean" (default), "sum" or "none" (the (N, outputs) squared errors).
     """
 
-    def _value(self, y_true, y_pred):
-        return np.mean((y_pred - y_true) ** 2)
-
-    def _gradient(self, y_true, y_pred):
-        return 2 * (y_pred - y_true) / y_pred.size
+    def _terms(self, y_true, y_pred):
+        error = y_pred - y_true
+        return error**2, 2 * error, None
 
 
 class BinaryCrossEntropy(Loss):
     """Binary cross-entropy for yes/no targets y ∈ [0, 1].
 
-    Loss:     L = −(1/M) Σ [y log p + (1 − y) log(1 − p)]
+    Terms:    ℓ = −[y log p + (1 − y) log(1 − p)], one per element (M of them)
+    Loss:     L = (1/M) Σ ℓ                                   (reduction="mean", no weights)
     Gradient: dL/dp = (p − y) / (p (1 − p)) / M               (p: probabilities, after Sigmoid)
               dL/dz = (σ(z) − y) / M                          (only used when from_logits=True)
 
     Args:
         from_logits: False (default) when y_pred holds probabilities, True when it holds the raw
             scores z before a sigmoid; the fused form is stable for any z.
+        reduction: "mean" (default), "sum" or "none" (the elementwise terms).
 
     With probabilities, log p is bounded below by −100 and p(1 − p) by 1e-12, as PyTorch's
     BCELoss does, so a saturated sigmoid gives a large finite loss instead of inf.
     """
 
-    def __init__(self, from_logits=False):
+    def __init__(self, from_logits=False, reduction="mean"):
         if not isinstance(from_logits, bool):
             raise TypeError(f"BinaryCrossEntropy: from_logits must be True or False. Received: {from_logits!r}")
         self.from_logits = from_logits
+        super().__init__(reduction)
 
     def _check(self, y_true, y_pred):
         y_true, y_pred = super()._check(y_true, y_pred)
@@ -93,89 +173,138 @@ class BinaryCrossEntropy(Loss):
             )
         return y_true, y_pred
 
-    def _value(self, y_true, y_pred):
+    def _terms(self, y_true, y_pred):
         if self.from_logits:
             # log(1 + e^z) − y z, written so that exp never overflows
             z = y_pred
-            return np.mean(np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z))))
+            terms = np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z)))
+            return terms, sigmoid(z) - y_true, None
+        p = y_pred
         with np.errstate(divide="ignore"):
-            log_p = np.maximum(np.log(y_pred), -100)
-            log_1mp = np.maximum(np.log1p(-y_pred), -100)
-        return -np.mean(y_true * log_p + (1 - y_true) * log_1mp)
+            log_p = np.maximum(np.log(p), -100)
+            log_1mp = np.maximum(np.log1p(-p), -100)
+        terms = -(y_true * log_p + (1 - y_true) * log_1mp)
+        return terms, (p - y_true) / np.maximum(p * (1 - p), 1e-12), None
 
-    def _gradient(self, y_true, y_pred):
-        if self.from_logits:
-            return (sigmoid(y_pred) - y_true) / y_pred.size
-        return (y_pred - y_true) / np.maximum(y_pred * (1 - y_pred), 1e-12) / y_pred.size
-
-    def __repr__(self):
-        return f"BinaryCrossEntropy(from_logits={self.from_logits})"
+    def _options(self):
+        reduction = super()._options()
+        return f"from_logits={self.from_logits}" + (f", {reduction}" if reduction else "")
 
 
 class CrossEntropy(Loss):
     """Softmax cross-entropy on logits, for one-of-C classification.
 
-    Loss:     L = −(1/N) Σₙ Σ꜀ yₙ꜀ log softmax(zₙ)꜀,  which for labels is  L = mean(log Σ exp z − z_label)
-    Gradient: dL/dz = (softmax(z) − y) / N
-    Shapes:   z (N, C) logits; targets either integer labels (N,) in [0, C) or one-hot /
-              probability rows (N, C) (y above: the one-hot rows of the labels).
+    Terms:    ℓₙ = −Σ꜀ yₙ꜀ log softmax(zₙ)꜀,  which for a label is  ℓₙ = log Σ exp zₙ − zₙ,label
+    Loss:     L = Σ ωₙ ℓₙ / Σ ωₙ, with ωₙ = class_weight[label] (1 without class weights, 0 where
+              the label is ignore_index); plain labels give L = mean(log Σ exp z − z_label)
+    Gradient: dL/dzₙ = ωₙ (softmax(zₙ) − yₙ) / Σ ω    (y: the one-hot rows of the labels)
+    Shapes:   z (N, C) logits, or (N, T, C) for a sequence (any axes between N and C: one term per
+              position, the mean taken over all of them); targets either integer labels (N,) or
+              (N, T) in [0, C), or one-hot / probability rows of z's shape.
 
-    Softmax is fused in: pass the raw outputs of the last Dense layer, not Softmax outputs.
-    The fused gradient is simple and stays finite for logits of any size. Both formulas are
-    computed on z − max z (per row), which leaves them unchanged and keeps exp from overflowing.
+    Args:
+        class_weight: optional C non-negative weights, one per class: a weighted mean as in
+            torch.nn.CrossEntropyLoss(weight=...). With probability rows the weights go inside the
+            sum, ℓₙ = −Σ꜀ w꜀ yₙ꜀ log softmax(zₙ)꜀, and the mean divides by N (as PyTorch does).
+        ignore_index: optional label whose positions contribute nothing (padding in a sequence);
+            the mean is over the other positions. Only used with integer labels.
+        reduction: "mean" (default), "sum" or "none" (the ωₙ ℓₙ: shape (N,) or (N, T)).
+
+    Softmax is fused in: pass the raw outputs of the last Dense layer, not Softmax outputs (to turn
+    logits into probabilities, use numnet.functional.softmax). The fused gradient is simple and stays
+    finite for logits of any size. Both formulas are computed on z − max z (per row), which leaves
+    them unchanged and keeps exp from overflowing.
     """
+
+    def __init__(self, class_weight=None, ignore_index=None, reduction="mean"):
+        if class_weight is not None:
+            weights = np.asarray(class_weight)
+            if weights.ndim != 1 or weights.size == 0 or weights.dtype.kind not in "fiu":
+                raise ValueError(f"CrossEntropy: class_weight must be a 1-D array of one weight per class. Received: {class_weight!r}")
+            weights = weights.astype(np.float64)
+            if not np.isfinite(weights).all() or (weights < 0).any():
+                raise ValueError(f"CrossEntropy: class_weight must be finite and non-negative. Received: {class_weight!r}")
+            class_weight = weights
+        if ignore_index is not None and (not isinstance(ignore_index, numbers.Integral) or isinstance(ignore_index, bool)):
+            raise TypeError(f"CrossEntropy: ignore_index must be an integer label or None. Received: ignore_index={ignore_index!r}")
+        self.class_weight = class_weight
+        self.ignore_index = None if ignore_index is None else int(ignore_index)
+        super().__init__(reduction)
 
     def _check(self, y_true, y_pred):
         y_pred = np.asarray(y_pred)
         if y_pred.dtype.kind != "f":
             y_pred = y_pred.astype(np.float64)
-        if y_pred.ndim != 2 or y_pred.shape[0] == 0:
-            raise ValueError(f"CrossEntropy: expected a non-empty batch of logits of shape (N, C), got {y_pred.shape}")
-        n, classes = y_pred.shape
+        if y_pred.ndim < 2 or y_pred.shape[0] == 0:
+            raise ValueError(
+                f"CrossEntropy: expected a non-empty batch of logits of shape (N, C) or (N, T, C), got {y_pred.shape}"
+            )
+        classes = y_pred.shape[-1]
+        if self.class_weight is not None and self.class_weight.size != classes:
+            raise ValueError(
+                f"CrossEntropy: class_weight has {self.class_weight.size} weights, the logits {classes} classes {y_pred.shape}"
+            )
         y_true = np.asarray(y_true)
-        if y_true.ndim == 1:
+        if y_true.ndim == y_pred.ndim - 1:
             if y_true.dtype.kind not in "iu":
                 raise TypeError(
-                    f"CrossEntropy: 1-D targets must be integer class labels, got dtype {y_true.dtype}; "
-                    "pass labels as integers or one-hot rows of shape (N, C)"
+                    f"CrossEntropy: targets of shape {y_true.shape} must be integer class labels, got dtype {y_true.dtype}; "
+                    f"pass labels as integers or one-hot rows of shape {y_pred.shape}"
                 )
-            if y_true.shape[0] != n:
-                raise ValueError(f"CrossEntropy: expected {n} labels for logits of shape {y_pred.shape}, got {y_true.shape[0]}")
-            if (y_true.min() < 0 or y_true.max() >= classes):
+            if y_true.shape != y_pred.shape[:-1]:
+                raise ValueError(f"CrossEntropy: expected labels of shape {y_pred.shape[:-1]} for logits of shape {y_pred.shape}, got {y_true.shape}")
+            counted = y_true if self.ignore_index is None else y_true[y_true != self.ignore_index]
+            if counted.size and (counted.min() < 0 or counted.max() >= classes):
                 raise ValueError(
                     f"CrossEntropy: labels must be in the range [0, {classes - 1}] for {classes} classes, "
-                    f"got labels from {y_true.min()} to {y_true.max()}"
+                    f"got labels from {counted.min()} to {counted.max()}"
                 )
             return y_true, y_pred  # labels stay labels: no one-hot rows are built
         if y_true.shape != y_pred.shape:
             raise ValueError(
-                f"CrossEntropy: expected integer labels of shape ({n},) or one-hot targets of shape {y_pred.shape}, "
+                f"CrossEntropy: expected integer labels of shape {y_pred.shape[:-1]} or one-hot targets of shape {y_pred.shape}, "
                 f"got {y_true.shape}"
             )
         return y_true.astype(y_pred.dtype, copy=False), y_pred
 
-    def value_and_gradient(self, y_true, y_pred):
-        """Both from one exponential (what a training step needs)."""
-        return self._value_and_gradient(*self._check(y_true, y_pred))
+    def _terms(self, y, z):
+        labels = y.ndim < z.ndim
+        if z.ndim > 2:  # (N, T, C) logits: the terms of the (N·T, C) rows, reshaped back to (N, T)
+            rows = z.reshape(-1, z.shape[-1])
+            terms, dz, weights = self._terms(y.reshape(-1) if labels else y.reshape(rows.shape), rows)
+            return terms.reshape(z.shape[:-1]), dz.reshape(z.shape), None if weights is None else weights.reshape(z.shape[:-1])
+        weights = None
+        if labels and self.ignore_index is not None:
+            kept = y != self.ignore_index
+            weights = kept.astype(z.dtype)
+            y = np.where(kept, y, 0)  # any class: the weight 0 removes the term
+        if labels and self.class_weight is not None:
+            class_weight = self.class_weight.astype(z.dtype)[y]
+            weights = class_weight if weights is None else class_weight * weights
+        return (*self._row_terms(y, z), weights)
 
-    def _value_and_gradient(self, y, z):
-        N = z.shape[0]
-        z = z - fastmath.row_max(z)[:, None]  # z − max z: L and softmax(z) are unchanged, exp cannot overflow
+    def _row_terms(self, y, z):
+        """ℓₙ and dℓₙ/dzₙ for rows z (N, C) and labels (N,) or probability rows (N, C)."""
+        z = z - fastmath.row_max(z)[:, None]  # z − max z: ℓ and softmax(z) are unchanged, exp cannot overflow
         e = np.exp(z)
         total = fastmath.row_sums(e)  # Σ exp z
-        softmax = e / total[:, None]
+        e /= total[:, None]
+        softmax = e
         if y.ndim == 1:  # labels
-            L = (np.log(total) - fastmath.pick(z, y)).sum() / N  # mean(log Σ exp z − z_label)
+            terms = np.log(total) - fastmath.pick(z, y)  # log Σ exp z − z_label
             dz = softmax
             fastmath.inplace_subtract_at(dz, y, 1)  # softmax(z) − y, y the labels' one-hot rows
-        else:
-            L = -(y * (z - np.log(total)[:, None])).sum() / N  # −(1/N) Σ y log softmax(z)
-            dz = softmax - y
-        dz /= N
-        return float(L), dz
+            return terms, dz
+        if self.class_weight is not None:  # ℓ = −Σ w y log softmax(z):  dℓ/dz = (Σ w y) softmax(z) − w y
+            y = y * self.class_weight.astype(z.dtype)
+            return -(y * (z - np.log(total)[:, None])).sum(axis=1), fastmath.row_sums(y)[:, None] * softmax - y
+        return -(y * (z - np.log(total)[:, None])).sum(axis=1), softmax - y  # −Σ y log softmax(z)
 
-    def _value(self, y_true, y_pred):
-        return self._value_and_gradient(y_true, y_pred)[0]
-
-    def _gradient(self, y_true, y_pred):
-        return self._value_and_gradient(y_true, y_pred)[1]
+    def _options(self):
+        options = []
+        if self.class_weight is not None:
+            options.append(f"class_weight={self.class_weight.tolist()}")
+        if self.ignore_index is not None:
+            options.append(f"ignore_index={self.ignore_index}")
+        reduction = super()._options()
+        return ", ".join(options + ([reduction] if reduction else []))
