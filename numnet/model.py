@@ -13,7 +13,7 @@ import numpy as np
 from . import initializers, training, validation
 from .errors import ModelFormatError
 from .layers.base import Layer, WeightedLayer
-from .serialization import read_model_file, write_model_file
+from .serialization import check_loaded, read_model_file, write_model_file
 from .trace import Trace, trace as trace_passes
 
 
@@ -52,6 +52,8 @@ class Sequential:
         self.training = False
         #: set by a callback to end fit after the current batch or epoch
         self.stop_training = False
+        #: (number of layers, last layer, input_shape, its output shape) as of the last add
+        self._shape_after: Tuple[int, Optional[Layer], Optional[Tuple[int, ...]], Optional[Tuple[int, ...]]] = (0, None, input_shape, input_shape)
         for layer in layers:
             self.add(layer)
 
@@ -65,12 +67,21 @@ class Sequential:
         init = initializers.for_activation(type(layer).__name__)
         if self.layers and isinstance(self.layers[-1], WeightedLayer) and init not in (None, self.layers[-1].init):
             self.layers[-1].adopt_activation(init)
-        self.layers.append(layer)
         try:
-            self.output_shapes()
+            shape = _next_shape(layer, self._last_output_shape())
         except ValueError as error:
-            self.layers.pop()
             raise ValueError(f"Sequential: layer {len(self.layers)} does not fit: {error}") from None
+        self.layers.append(layer)
+        self._shape_after = (len(self.layers), layer, self.input_shape, shape)
+
+    def _last_output_shape(self) -> Optional[Tuple[int, ...]]:
+        """The per-sample output shape of the layers so far, None when unknown. Kept from the last add, so
+        that adding n layers checks n shapes, not n²/2; computed afresh if the layers were changed since."""
+        length, last, input_shape, shape = self._shape_after
+        if length == len(self.layers) and input_shape == self.input_shape and (not self.layers or last is self.layers[-1]):
+            return shape
+        shapes = self.output_shapes()
+        return shapes[-1] if shapes else self.input_shape
 
     def train(self) -> Sequential:
         """Training mode for forward(): Dropout drops, BatchNorm uses batch statistics."""
@@ -88,9 +99,7 @@ class Sequential:
         """Per-sample output shape of each layer, None where it cannot be known before data arrives."""
         shapes, shape = [], self.input_shape
         for layer in self.layers:
-            if shape is None and layer.input_shape is not None:
-                shape = layer.input_shape
-            shape = tuple(layer.output_shape(shape)) if shape is not None else None
+            shape = _next_shape(layer, shape)
             shapes.append(shape)
         return shapes
 
@@ -119,6 +128,8 @@ class Sequential:
                 raise ValueError(f"tensor {name} has shape {tensor.shape} {tensor.dtype}, expected {array.shape} {array.dtype}")
             if not validation.all_finite(tensor):
                 raise ValueError(f"tensor {name} contains NaN or infinite values")
+        for index, layer in enumerate(self.layers):
+            layer.check_tensors({key: np.asarray(tensors[f"{index}.{key}"]) for key in layer.state_dict()})
         for name, array in own.items():
             array[...] = tensors[name]
 
@@ -198,6 +209,13 @@ class Sequential:
         return "Sequential([" + ", ".join(map(repr, self.layers)) + "])"
 
 
+def _next_shape(layer: Layer, shape: Optional[Tuple[int, ...]]) -> Optional[Tuple[int, ...]]:
+    """The per-sample output shape of ``layer`` given its input's (None: unknown until data arrives)."""
+    if shape is None and layer.input_shape is not None:
+        shape = layer.input_shape
+    return tuple(layer.output_shape(shape)) if shape is not None else None
+
+
 def load(path: str | Path) -> Sequential:
     """Read a model file written by Sequential.save; raise ModelFormatError naming the file and the problem."""
     layers, input_shape, metadata, tensors = read_model_file(path)
@@ -206,5 +224,6 @@ def load(path: str | Path) -> Sequential:
         model.load_state_dict(tensors)
     except (TypeError, ValueError) as error:
         raise ModelFormatError(f"{path}: {error}") from None
+    check_loaded(path, model.output_shapes(), metadata)
     model.metadata = metadata
     return model

@@ -105,7 +105,9 @@ def set_architecture(edit):
     (lambda p: rewrite_header(p, set_meta("architecture", "{not json")), "not valid JSON"),
     (lambda p: rewrite_header(p, set_architecture(lambda a: a[3].__setitem__("type", "os.system"))), "layer 3 has unknown type 'os.system'"),
     (lambda p: rewrite_header(p, set_architecture(lambda a: a[3]["config"].__setitem__("negative_slope", -5))), r"layer 3 \(LeakyReLU\) has invalid arguments"),
-    (lambda p: rewrite_header(p, set_architecture(lambda a: a[1]["config"].__setitem__("in_features", 10**12))), r"layer 1 \(Dense\) claims a weight of shape \(8, 1000000000000\) but the file holds \(8, 12\)"),
+    (lambda p: rewrite_header(p, set_architecture(lambda a: a[1]["config"].__setitem__("in_features", 13))), r"layer 1 \(Dense\) claims a weight of shape \(8, 13\) but the file holds \(8, 12\)"),
+    (lambda p: rewrite_header(p, set_architecture(lambda a: a[1]["config"].__setitem__("in_features", 10**12))),
+     r"layer 1 \(Dense\): in_features=1000000000000 is larger than the 268,435,456 a model file may hold"),
     (lambda p: rewrite_header(p, set_architecture(lambda a: a.pop(9))), r"do not match the architecture \(missing: \[\], unexpected: \[.9.bias., .9.weight.\]\)"),
 ])
 def test_damaged_files_raise_model_format_error_naming_the_file(tmp_path, damage, message):

@@ -120,6 +120,11 @@ class MultiHeadSelfAttention(Layer):
     def get_config(self):
         return {"dim": self.dim, "heads": self.heads, "causal": self.causal}
 
+    @classmethod
+    def tensor_shapes(cls, config):
+        dim = positive_int("dim", config.get("dim"), owner="MultiHeadSelfAttention")
+        return {"in_proj_weight": (3 * dim, dim), "in_proj_bias": (3 * dim,), "out_proj_weight": (dim, dim), "out_proj_bias": (dim,)}
+
 
 def _future(steps):
     """The causal mask (T, T): True at [i, j] where j > i, the positions after i."""

@@ -56,6 +56,11 @@ class Layer:
         cannot tell (it is then built and compared)."""
         return None
 
+    def check_tensors(self, tensors):
+        """Raise ValueError if ``tensors`` ({key: array}, the keys and shapes of state_dict()) hold values
+        outside what this layer computes with, such as a negative variance. Called before loading them,
+        after their shapes, dtypes and finiteness are checked; most layers accept any finite values."""
+
     def _cached(self, value):
         """Return a value saved by forward, or explain that backward came first."""
         if value is None:

@@ -112,7 +112,7 @@ class Conv2D(WeightedLayer):
 
     @classmethod
     def tensor_shapes(cls, config):
-        kernel = config.get("kernel_size")
-        kernel = list(kernel) if isinstance(kernel, list) else [kernel, kernel]
-        out_channels = config.get("out_channels")
-        return {"weight": (out_channels, config.get("in_channels"), *kernel), "bias": (out_channels,)}
+        in_channels = positive_int("in_channels", config.get("in_channels"), owner="Conv2D")
+        out_channels = positive_int("out_channels", config.get("out_channels"), owner="Conv2D")
+        kernel = pair("Conv2D", "kernel_size", config.get("kernel_size"))
+        return {"weight": (out_channels, in_channels, *kernel), "bias": (out_channels,)}

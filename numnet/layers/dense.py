@@ -107,5 +107,6 @@ class Dense(WeightedLayer):
 
     @classmethod
     def tensor_shapes(cls, config):
-        out_features, in_features = config.get("out_features"), config.get("in_features")
+        in_features = positive_int("in_features", config.get("in_features"), owner="Dense")
+        out_features = positive_int("out_features", config.get("out_features"), owner="Dense")
         return {"weight": (out_features, in_features), "bias": (out_features,)}

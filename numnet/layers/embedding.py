@@ -97,6 +97,11 @@ class Embedding(Layer):
     def get_config(self):
         return {"num_embeddings": self.num_embeddings, "dim": self.dim}
 
+    @classmethod
+    def tensor_shapes(cls, config):
+        num_embeddings = positive_int("num_embeddings", config.get("num_embeddings"), owner="Embedding")
+        return {"weight": (num_embeddings, positive_int("dim", config.get("dim"), owner="Embedding"))}
+
 
 class PositionalEmbedding(Layer):
     """Learned positional embeddings: adds a learned vector for each position t to every sequence.
@@ -158,3 +163,8 @@ class PositionalEmbedding(Layer):
 
     def get_config(self):
         return {"max_len": self.max_len, "dim": self.dim}
+
+    @classmethod
+    def tensor_shapes(cls, config):
+        max_len = positive_int("max_len", config.get("max_len"), owner="PositionalEmbedding")
+        return {"weight": (max_len, positive_int("dim", config.get("dim"), owner="PositionalEmbedding"))}

@@ -88,8 +88,13 @@ class BatchNorm1d(Layer):
 
     @classmethod
     def tensor_shapes(cls, config):
-        shape = (config.get("num_features"),)
+        shape = (positive_int("num_features", config.get("num_features"), owner=cls.__name__),)
         return {"weight": shape, "bias": shape, "running_mean": shape, "running_var": shape}
+
+    def check_tensors(self, tensors):
+        smallest = tensors["running_var"].min()
+        if smallest < 0:
+            raise ValueError(f"{self!r}: running_var holds variances, which cannot be negative; it holds {smallest:g}")
 
 
 class BatchNorm2d(BatchNorm1d):
@@ -186,3 +191,8 @@ class LayerNorm(Layer):
 
     def get_config(self):
         return {"dim": self.dim, "eps": self.eps}
+
+    @classmethod
+    def tensor_shapes(cls, config):
+        shape = (positive_int("dim", config.get("dim"), owner="LayerNorm"),)
+        return {"weight": shape, "bias": shape}

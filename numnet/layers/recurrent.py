@@ -126,6 +126,13 @@ class _Recurrent(Layer):
     def get_config(self):
         return {"input_size": self.input_size, "hidden_size": self.hidden_size, "return_sequences": self.return_sequences}
 
+    @classmethod
+    def tensor_shapes(cls, config):
+        input_size = positive_int("input_size", config.get("input_size"), owner=cls.__name__)
+        hidden_size = positive_int("hidden_size", config.get("hidden_size"), owner=cls.__name__)
+        rows = cls.gates * hidden_size
+        return {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size), "bias_ih": (rows,), "bias_hh": (rows,)}
+
 
 class RNN(_Recurrent):
     """Elman recurrent layer, as torch.nn.RNN(input_size, hidden_size, batch_first=True).

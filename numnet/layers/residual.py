@@ -118,5 +118,14 @@ class Residual(Layer):
     def get_config(self):
         return {"layers": [{"type": type(layer).__name__, "config": layer.get_config()} for layer in self.layers]}
 
+    @classmethod
+    def tensor_shapes(cls, config):
+        """None of its own: its tensors are its layers', each described by its own class."""
+        return {}
+
+    def check_tensors(self, tensors):
+        for index, layer in enumerate(self.layers):
+            layer.check_tensors({key: tensors[f"{index}.{key}"] for key in layer.state_dict()})
+
     def __repr__(self):
         return f"Residual([{', '.join(map(repr, self.layers))}])"
