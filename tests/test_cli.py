@@ -139,7 +139,7 @@ def test_augmented_recipe_reaches_the_readme_accuracy(tmp_path, capsys):
 def test_training_options_and_resume(tmp_path, capsys):
     folder = tmp_path / "run"
     argv = ["train", "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--weight-decay", "1e-4", "--schedule", "step",
-            "--early-stopping", "5", "--augment", "--epochs", "3", "--hidden", "32", "--dropout", "0", "--quiet"]
+            "--early-stopping", "5", "--augment", "--epochs", "3", "--hidden", "32", "--dropout", "0", "--clip-norm", "5", "--quiet"]
     assert main([*argv, "--resume", str(folder)]) == 0  # a new run folder: starts fresh
     first = capsys.readouterr().out
     assert "Resuming" not in first and (folder / "checkpoints" / "checkpoint.safetensors").exists()
@@ -148,7 +148,7 @@ def test_training_options_and_resume(tmp_path, capsys):
     # --schedule step over 3 epochs steps every epoch by 0.1
     np.testing.assert_allclose([float(row["lr"]) for row in read_history(folder)], [0.05, 0.005, 0.0005], rtol=1e-6)
     saved = json.loads((folder / "config.json").read_text())["config"]
-    assert (saved["optimizer"], saved["momentum"], saved["weight_decay"], saved["dropout"]) == ("sgd", 0.9, 1e-4, 0)
+    assert (saved["optimizer"], saved["momentum"], saved["weight_decay"], saved["dropout"], saved["clip_norm"]) == ("sgd", 0.9, 1e-4, 0, 5)
     model = numnet.load(folder / "model.safetensors")
     assert "Dropout" not in [type(layer).__name__ for layer in model.layers]  # --dropout 0 leaves it out
     assert main(["train", "--resume", str(folder), "--quiet"]) == 0  # finished: picks up the saved settings
