@@ -72,3 +72,25 @@ def test_ratios_show_how_far_single_epochs_moved():
     assert ratio_range([1.0, 3.0, 2.0], [2.0, 2.0, 2.0]) == (0.5, 1.5)
     assert _with_range(0.66, [1.3, 1.4, 1.2], [2.0, 2.0, 2.0], bold=True) == "**0.66** (0.60–0.70)"
     assert _with_range(1.5, [1.0], [0.7]) == "1.50"  # one timed epoch: no range to show
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="the benchmarks compare with PyTorch")
+def test_sequence_benchmark_runs_and_the_frameworks_agree(capsys):
+    # a smoke test: one round of one step per case, no timing asserted; check_agreement (run first by
+    # benchmark_case) has compared outputs and every parameter gradient with PyTorch's
+    from benchmarks.sequences import CASES, main
+
+    results = main(["--rounds", "1", "--steps", "1"])
+    assert set(results) == {case.name for case in CASES}
+    for row in results.values():
+        assert row["numnet_ms"] > 0 and row["torch_ms"] > 0 and row["low"] <= row["ratio"] <= row["high"]
+    out = capsys.readouterr().out
+    assert "| case (forward + backward + Adam, 1 thread) |" in out and "Medians over 1 round of 1 training step per framework" in out
+
+
+def test_sequence_benchmark_arguments_are_checked(capsys):
+    from benchmarks.sequences import main
+
+    with pytest.raises(SystemExit):
+        main(["--rounds", "0"])
+    assert "--rounds must be at least 1. Received: 0" in capsys.readouterr().err
