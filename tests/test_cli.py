@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from threadpoolctl import threadpool_limits
 
 import numnet
 from numnet import Sequential
@@ -195,7 +196,8 @@ NAMES_RUN_FILES = ["model.safetensors", "history.csv", "config.json", "curves.pn
 
 def test_names_one_epoch_run_and_sample(tmp_path, capsys):
     folder = tmp_path / "names"
-    assert main(["train", "--dataset", "names", "--epochs", "1", "--batch-size", "256", "--out", str(folder), "--quiet"]) == 0
+    with threadpool_limits(1):  # small matrices: one BLAS thread is fastest (docs/sequences.md)
+        assert main(["train", "--dataset", "names", "--epochs", "1", "--batch-size", "256", "--out", str(folder), "--quiet"]) == 0
     out = capsys.readouterr().out
     printed = re.search(r"^Test loss: ([\d.]+) nats/character \(lstm\); bigram on the same split: 2\.3463 nats/character$", out, re.MULTILINE)
     assert printed and float(printed.group(1)) == pytest.approx(json.loads((folder / "config.json").read_text())["test_loss"], abs=5e-5)

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 import numnet
 from numnet.datasets import load_names
@@ -40,7 +41,8 @@ def test_defaults_per_model_and_errors():
 def small_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("names") / "run"
     config = NamesConfig(model="transformer", dim=16, blocks=1, heads=2, epochs=2, batch_size=128, out=str(folder), verbose=0)
-    return train_names(config)
+    with threadpool_limits(1):  # small matrices: one BLAS thread is fastest (docs/sequences.md)
+        return train_names(config)
 
 
 def test_a_small_run_writes_its_folder(small_run):
@@ -86,6 +88,7 @@ def test_saved_config_and_resume(small_run, tmp_path):
 @pytest.mark.parametrize("model", ["lstm", "transformer"])
 def test_the_default_models_beat_the_bigram(model, tmp_path):
     # docs/sequences.md: lstm 1.8566, transformer 1.9557 nats/character against the bigram's 2.3463
-    result = train_names(NamesConfig(model=model, out=str(tmp_path), verbose=0))
+    with threadpool_limits(1):
+        result = train_names(NamesConfig(model=model, out=str(tmp_path), verbose=0))
     assert result.bigram_test_loss - result.test_loss >= 0.3
     assert result.share_new > 0.5  # most sampled names are new
