@@ -53,13 +53,13 @@ class NamesConfig:
     blocks: int = 2  # transformer
     heads: int = 4  # transformer
     max_len: int = 16  # the longest input read: names of up to max_len − 1 letters
-    epochs: int = None
+    epochs: int | None = None
     batch_size: int = 32
-    lr: float = None
+    lr: float | None = None
     clip_norm: float = 1.0
     patience: int = 3  # stop after this many epochs without a better validation loss
     seed: int = 0
-    out: str = None
+    out: str | None = None
     verbose: int = 1
 
 

@@ -131,7 +131,7 @@ class TrainConfig:
     out: str = None
     verbose: int = 1
     diagnose: bool = False
-    clip_norm: float = None
+    clip_norm: float | None = None
 
 
 @dataclass
