@@ -7,10 +7,12 @@ import sys
 
 from .explain import EXAMPLES, explain_model_file
 from .model import load
+from .names_runs import NAMES_MODELS, NamesConfig, saved_names_config, train_names
 from .onnx import DEFAULT_OPSET
 from .onnx import export as export_onnx
 from . import serve as web_app
 from .runs import ACTIVATIONS, DATASETS, OPTIMIZERS, SCHEDULES, TrainConfig, evaluate, predict_images, saved_config, train
+from .sampling import sample
 
 from .version import __version__
 
@@ -35,24 +37,32 @@ _positive_float = _number(float, lambda v: 0 < v < float("inf"), "a positive num
 _non_negative_float = _number(float, lambda v: 0 <= v < float("inf"), "a non-negative number")
 _fraction = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
+#: the options of the digit models (mlp, cnn) that the names models do not take
+DIGIT_OPTIONS = ("hidden", "activation", "dropout", "optimizer", "momentum", "weight_decay", "schedule", "early_stopping",
+                 "augment", "data_dir", "diagnose")
+
 
 def build_parser():
     defaults = TrainConfig()
-    parser = argparse.ArgumentParser(prog="numnet", description="Neural networks from scratch on NumPy: train and use a digit recognizer.")
+    parser = argparse.ArgumentParser(prog="numnet", description="Neural networks from scratch on NumPy: train and use a digit "
+                                                                "recognizer, and a model that writes names.")
     parser.add_argument("--version", action="version", version=f"numnet {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train a digit recognizer and write a run folder",
-                                description="Train an MLP digit recognizer; writes the model, history and pictures to a run folder.")
-    train.add_argument("--dataset", choices=DATASETS, default=defaults.dataset, help="default: %(default)s (embedded, offline)")
-    train.add_argument("--model", choices=["mlp", "cnn"], default=defaults.model,
-                       help="mlp: dense layers (--hidden); cnn: a LeNet-like network of two conv + pool blocks (default: %(default)s)")
+    train = commands.add_parser("train", help="train a digit recognizer or a names model and write a run folder",
+                                description="Train a digit recognizer (mlp, cnn), or with --dataset names a model that writes "
+                                            "names (lstm, transformer); writes the model, history and pictures to a run folder.")
+    train.add_argument("--dataset", choices=[*DATASETS, "names"], default=defaults.dataset,
+                       help="default: %(default)s (embedded, offline); names: 5,163 first names (embedded)")
+    train.add_argument("--model", choices=["mlp", "cnn", *NAMES_MODELS],
+                       help="mlp: dense layers (--hidden); cnn: a LeNet-like network of two conv + pool blocks; with --dataset "
+                            "names: lstm or transformer (default: mlp, lstm with --dataset names)")
     train.add_argument("--hidden", type=_positive_int, nargs="+", default=list(defaults.hidden), metavar="SIZE",
                        help="hidden layer sizes of the mlp (default: %(default)s)")
     train.add_argument("--activation", choices=list(ACTIVATIONS), default=defaults.activation, help="default: %(default)s")
     train.add_argument("--dropout", type=_fraction, help="dropout after each hidden layer (default: 0.2 mlp, 0.3 cnn)")
     train.add_argument("--optimizer", choices=list(OPTIMIZERS), default=defaults.optimizer, help="default: %(default)s")
-    train.add_argument("--lr", type=_positive_float, default=defaults.lr, help="learning rate (default: %(default)s)")
+    train.add_argument("--lr", type=_positive_float, help=f"learning rate (default: {defaults.lr}; names: 0.003 lstm, 0.001 transformer)")
     train.add_argument("--momentum", type=_fraction, default=defaults.momentum, help="momentum for sgd and rmsprop (default: %(default)s)")
     train.add_argument("--weight-decay", type=_non_negative_float, default=defaults.weight_decay, help="L2 weight decay (default: %(default)s)")
     train.add_argument("--schedule", choices=SCHEDULES,
@@ -64,8 +74,10 @@ def build_parser():
                        help="randomly shift (±2 px) and rotate (±10°) training digits (default: off mlp, on cnn)")
     train.add_argument("--resume", metavar="RUN_DIR",
                        help="continue the run in RUN_DIR from its last checkpoint with its saved settings (starts it if new)")
-    train.add_argument("--epochs", type=_positive_int, help="default: 20 mlp, 15 cnn")
-    train.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size, help="default: %(default)s")
+    train.add_argument("--epochs", type=_positive_int, help="default: 20 mlp, 15 cnn, 12 lstm, 15 transformer")
+    train.add_argument("--batch-size", type=_positive_int, help=f"default: {defaults.batch_size} (names: {NamesConfig.batch_size})")
+    train.add_argument("--clip-norm", type=_positive_float,
+                       help=f"clip the gradients to this global norm after each backward pass (default: off; names: {NamesConfig.clip_norm})")
     train.add_argument("--seed", type=int, default=defaults.seed, help="seed of weights, batch order and dropout (default: %(default)s)")
     train.add_argument("--out", help="run folder (default: runs/<date-time>)")
     train.add_argument("--data-dir", help="folder holding the MNIST / Fashion-MNIST files (or set NUMNET_DATA)")
@@ -82,6 +94,14 @@ def build_parser():
     predict.add_argument("model", help="a model file written by numnet train")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="photos or scans of single digits, any size")
     predict.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sample_names = commands.add_parser("sample", help="new names from a model trained with --dataset names",
+                                       description="Print new names drawn character by character from a names model.")
+    sample_names.add_argument("model", help="a model file written by numnet train --dataset names")
+    sample_names.add_argument("-n", "--count", type=_positive_int, default=20, help="how many names (default: %(default)s)")
+    sample_names.add_argument("--temperature", type=_positive_float, default=1.0,
+                              help="below 1: safer, more common names; above 1: stranger ones (default: %(default)s)")
+    sample_names.add_argument("--seed", type=int, help="seed of the draws (default: a different set each time)")
 
     summary = commands.add_parser("summary", help="the architecture and parameter counts of a model file")
     summary.add_argument("model", help="a model file")
@@ -103,12 +123,17 @@ def build_parser():
 
 
 def _train(args):
+    saved_names = saved_names_config(args.resume) if args.resume else None
+    if args.dataset == "names" or saved_names is not None:
+        _train_names(args, saved_names)
+        return
+    defaults = TrainConfig()
     config = TrainConfig(
-        dataset=args.dataset, model=args.model, hidden=tuple(args.hidden), activation=args.activation, dropout=args.dropout,
-        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
-        schedule=args.schedule, early_stopping=args.early_stopping, augment=args.augment, epochs=args.epochs,
-        batch_size=args.batch_size, seed=args.seed, data_dir=args.data_dir, out=args.out, verbose=0 if args.quiet else 1,
-        diagnose=args.diagnose,
+        dataset=args.dataset, model=args.model or defaults.model, hidden=tuple(args.hidden), activation=args.activation,
+        dropout=args.dropout, optimizer=args.optimizer, lr=defaults.lr if args.lr is None else args.lr, momentum=args.momentum,
+        weight_decay=args.weight_decay, schedule=args.schedule, early_stopping=args.early_stopping, augment=args.augment,
+        epochs=args.epochs, batch_size=args.batch_size or defaults.batch_size, seed=args.seed, data_dir=args.data_dir,
+        out=args.out, verbose=0 if args.quiet else 1, diagnose=args.diagnose, clip_norm=args.clip_norm,
     )
     if args.resume:
         saved = saved_config(args.resume)
@@ -122,6 +147,34 @@ def _train(args):
     print(f"Run folder: {result.folder}")
     for path in result.files:
         print(f"  {path.name}")
+
+
+def _train_names(args, saved):
+    defaults = NamesConfig()
+    config = NamesConfig(
+        model=args.model or defaults.model, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size or defaults.batch_size,
+        clip_norm=args.clip_norm or defaults.clip_norm, seed=args.seed, out=args.out, verbose=0 if args.quiet else 1,
+    )
+    if args.resume:
+        if saved is not None:
+            print(f"Resuming the run in {args.resume} with its saved settings.")
+            config = saved
+        config = dataclasses.replace(config, out=args.resume, verbose=0 if args.quiet else 1)
+    result = train_names(config, resume=bool(args.resume))
+    state = "stopped early (Ctrl-C)" if result.interrupted else "done"
+    print(f"Training {state} in {result.seconds:.1f} s.")
+    print(f"Test loss: {result.test_loss:.4f} nats/character ({config.model}); "
+          f"bigram on the same split: {result.bigram_test_loss:.4f} nats/character")
+    print(f"{result.share_new:.0%} of {len(result.samples)} sampled names are not in the training list. The first 20:")
+    print("  " + " ".join(result.samples[:20]))
+    print(f"Run folder: {result.folder}")
+    for path in result.files:
+        print(f"  {path.name}")
+
+
+def _sample(args):
+    for name in sample(load(args.model), args.count, temperature=args.temperature, rng=args.seed):
+        print(name)
 
 
 def _evaluate(args):
@@ -151,7 +204,7 @@ def _predict(args):
 def _summary(args):
     model = load(args.model)
     model.summary()
-    for key in ("dataset", "test_accuracy", "input"):
+    for key in ("dataset", "test_accuracy", "test_loss", "bigram_test_loss", "input"):
         if key in model.metadata:
             print(f"{key}: {model.metadata[key]}")
 
@@ -196,6 +249,19 @@ def _serve(args):
     serve(args.model, args.runs, args.host, args.port)
 
 
+def _check_model_fits_dataset(parser, args):
+    """A usage error for a digit model on names, a names model on digits, or a digit option on names."""
+    if args.dataset == "names":
+        if args.model not in (None, *NAMES_MODELS):
+            parser.error(f"--dataset names trains an lstm or a transformer, not --model {args.model}")
+        defaults = parser.parse_args(["train"])
+        given = [name for name in DIGIT_OPTIONS if getattr(args, name) != getattr(defaults, name)]
+        if given:
+            parser.error(f"--{given[0].replace('_', '-')} applies to the digit models (mlp, cnn), not to --dataset names")
+    elif args.model in NAMES_MODELS:
+        parser.error(f"--model {args.model} writes names: use it with --dataset names")
+
+
 def main(argv=None):
     """Entry point of the console script; returns the exit status (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
@@ -203,11 +269,13 @@ def main(argv=None):
     if args.command == "train":
         if args.resume and args.out:
             parser.error("--resume RUN_DIR already names the run folder; leave out --out")
+        _check_model_fits_dataset(parser, args)
         if args.early_stopping < 0:
             parser.error(f"--early-stopping expects a non-negative number of epochs, got {args.early_stopping}")
     if args.command == "explain" and (args.example is None) == (args.model is None):
         parser.error("explain needs a model file or --example gender (one of the two)")
-    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "summary": _summary, "export": _export, "explain": _explain, "serve": _serve}
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "sample": _sample, "summary": _summary, "export": _export,
+                "explain": _explain, "serve": _serve}
     try:
         handlers[args.command](args)
     # DatasetError and ModelFormatError are ValueErrors; an ImportError names the optional package to install

@@ -131,6 +131,7 @@ class TrainConfig:
     out: Optional[str] = None
     verbose: int = 1
     diagnose: bool = False
+    clip_norm: float | None = None
 
 
 @dataclass
@@ -210,7 +211,7 @@ def train(config, resume=False):
         x_fit, y_fit, loss=CrossEntropy(), optimizer=optimizer, epochs=config.epochs, batch_size=config.batch_size,
         seed=config.seed, validation_data=validation, verbose=config.verbose, callbacks=callbacks,
         augment=ImageAugmenter(max_shift=2, max_rotation=10) if config.augment else None,
-        checkpoint_dir=folder / "checkpoints", resume=resume,
+        checkpoint_dir=folder / "checkpoints", resume=resume, clip_norm=config.clip_norm,
     )
     seconds = time.perf_counter() - started
 

@@ -193,6 +193,22 @@ def warn_if_softmax_before_cross_entropy(model: Any, loss: Loss) -> None:
         )
 
 
+def clip_grad_norm(model: Any, max_norm: float) -> float:
+    """Clip the gradients by their global norm, in place; return the norm before clipping.
+
+    ‖g‖ = √(Σ over every parameter gradient of Σ g²);  if ‖g‖ > max_norm:  g ← g · max_norm / ‖g‖ for each g.
+    One factor for all the gradients keeps the update's direction and bounds its length: the cure for
+    the rare huge step of a recurrent network (as torch.nn.utils.clip_grad_norm_).
+    """
+    grads = [(layer, key) for layer in model.layers for key in layer.params]
+    norm = math.sqrt(sum(float(np.vdot(layer.grads[key], layer.grads[key])) for layer, key in grads))
+    if norm > max_norm:
+        scale = max_norm / norm
+        for layer, key in grads:
+            layer.grads[key] = layer.grads[key] * np.asarray(scale, dtype=layer.grads[key].dtype)
+    return norm
+
+
 def fit(
     model: Any, x: Any, y: Any, *, loss: Loss, optimizer: Optimizer, epochs: int, batch_size: int = 32,
     shuffle: bool = True, seed: Optional[int] = None, validation_data: Optional[Sequence[Any]] = None,
@@ -200,6 +216,7 @@ def fit(
     augment: Optional[Callable[[np.ndarray, np.random.Generator], np.ndarray]] = None,
     checkpoint_dir: Any = None, checkpoint_every: int = 1, resume: bool = False, verbose: int = 1,
     sample_weight: Any = None,
+    clip_norm: Optional[float] = None,
 ) -> History:
     """Train with mini-batch gradient descent and return a History of per-epoch metrics.
 
@@ -228,6 +245,8 @@ def fit(
         sample_weight: optional non-negative weight of each sample (N,): each batch's loss is the
             weighted mean Σ wₙ ℓₙ / Σ wₙ over its samples, and the logged loss and metrics are
             weighted means.
+        clip_norm: after each backward pass, scale the gradients down to this global norm when
+            theirs is larger (clip_grad_norm); default None, no clipping.
 
     A model ending in Softmax trained with CrossEntropy gets a warning (softmax would be applied twice).
     A non-finite loss stops training with FloatingPointError naming the epoch and batch.
@@ -240,6 +259,8 @@ def fit(
     batch_size = validation.positive_int("batch_size", batch_size)
     checkpoint_every = validation.positive_int("checkpoint_every", checkpoint_every)
     validation.one_of("verbose", verbose, (0, 1, 2))
+    if clip_norm is not None:
+        clip_norm = validation.number("clip_norm", clip_norm, 0, low_inclusive=False)
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs a checkpoint_dir to resume from")
     if augment is not None and not callable(augment):
@@ -299,7 +320,7 @@ def fit(
         # overflow in a diverging run surfaces as the non-finite-loss error below, not as NumPy warnings
         with stop_after_batch_on_ctrl_c(state), np.errstate(over="ignore", invalid="ignore"):
             _run_epochs(model, x, y, sample_weight, loss, optimizer, augment, validation_data, chosen_metrics, state,
-                        dispatch, batches, batch_size, shuffle)
+                        dispatch, batches, batch_size, shuffle, clip_norm)
     except FloatingPointError:
         state.diverged = True
         dispatch.on_train_end({})
@@ -313,7 +334,7 @@ def fit(
 def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray], loss: Loss,
                 optimizer: Optimizer, augment: Any,
                 validation_data: Any, chosen_metrics: dict, state: LoopState, dispatch: CallbackList,
-                batches: range, batch_size: int, shuffle: bool) -> None:
+                batches: range, batch_size: int, shuffle: bool, clip_norm: Optional[float] = None) -> None:
     epochs = state.run["epochs"]
     for epoch in range(state.epoch, epochs + 1):
         state.epoch = epoch
@@ -338,6 +359,8 @@ def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: Optiona
                     f"Try a lower learning rate (lr={optimizer.lr:g} now)."
                 )
             model.backward(grad, input_grad=False)
+            if clip_norm is not None:
+                clip_grad_norm(model, clip_norm)
             optimizer.step(model)
             state.batches_done = batch
             weight = len(index) if wb is None else float(wb.sum())  # the batch's share of the epoch's means

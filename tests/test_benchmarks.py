@@ -86,3 +86,25 @@ def test_sklearn_search_benchmark_runs_both_estimators_on_the_same_grid():
         assert len(row["scores"]) == len(HIDDEN) * len(LEARNING_RATES) and 0 < row["best_score"] <= 1
         assert set(row["best_params"]) == {"hidden_layer_sizes", "learning_rate"} and row["seconds"] > 0
     assert "| scikit-learn MLPClassifier | " in report(results)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="the benchmarks compare with PyTorch")
+def test_sequence_benchmark_runs_and_the_frameworks_agree(capsys):
+    # a smoke test: one round of one step per case, no timing asserted; check_agreement (run first by
+    # benchmark_case) has compared outputs and every parameter gradient with PyTorch's
+    from benchmarks.sequences import CASES, main
+
+    results = main(["--rounds", "1", "--steps", "1"])
+    assert set(results) == {case.name for case in CASES}
+    for row in results.values():
+        assert row["numnet_ms"] > 0 and row["torch_ms"] > 0 and row["low"] <= row["ratio"] <= row["high"]
+    out = capsys.readouterr().out
+    assert "| case (forward + backward + Adam, 1 thread) |" in out and "Medians over 1 round of 1 training step per framework" in out
+
+
+def test_sequence_benchmark_arguments_are_checked(capsys):
+    from benchmarks.sequences import main
+
+    with pytest.raises(SystemExit):
+        main(["--rounds", "0"])
+    assert "--rounds must be at least 1. Received: 0" in capsys.readouterr().err

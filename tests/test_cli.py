@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from threadpoolctl import threadpool_limits
 
 import numnet
 from numnet import Sequential
@@ -140,7 +141,7 @@ def test_augmented_recipe_reaches_the_readme_accuracy(tmp_path, capsys):
 def test_training_options_and_resume(tmp_path, capsys):
     folder = tmp_path / "run"
     argv = ["train", "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--weight-decay", "1e-4", "--schedule", "step",
-            "--early-stopping", "5", "--augment", "--epochs", "3", "--hidden", "32", "--dropout", "0", "--quiet"]
+            "--early-stopping", "5", "--augment", "--epochs", "3", "--hidden", "32", "--dropout", "0", "--clip-norm", "5", "--quiet"]
     assert main([*argv, "--resume", str(folder)]) == 0  # a new run folder: starts fresh
     first = capsys.readouterr().out
     assert "Resuming" not in first and (folder / "checkpoints" / "checkpoint.safetensors").exists()
@@ -149,7 +150,7 @@ def test_training_options_and_resume(tmp_path, capsys):
     # --schedule step over 3 epochs steps every epoch by 0.1
     np.testing.assert_allclose([float(row["lr"]) for row in read_history(folder)], [0.05, 0.005, 0.0005], rtol=1e-6)
     saved = json.loads((folder / "config.json").read_text())["config"]
-    assert (saved["optimizer"], saved["momentum"], saved["weight_decay"], saved["dropout"]) == ("sgd", 0.9, 1e-4, 0)
+    assert (saved["optimizer"], saved["momentum"], saved["weight_decay"], saved["dropout"], saved["clip_norm"]) == ("sgd", 0.9, 1e-4, 0, 5)
     model = numnet.load(folder / "model.safetensors")
     assert "Dropout" not in [type(layer).__name__ for layer in model.layers]  # --dropout 0 leaves it out
     assert main(["train", "--resume", str(folder), "--quiet"]) == 0  # finished: picks up the saved settings
@@ -189,6 +190,48 @@ def test_cnn_default_reaches_the_readme_accuracy(tmp_path, capsys):
     assert main(["train", "--model", "cnn", "--out", str(tmp_path), "--quiet"]) == 0
     accuracy, predicted_right = check_cnn_run(tmp_path, capsys, epochs=15)
     assert accuracy >= 98.0 and predicted_right
+
+
+NAMES_RUN_FILES = ["model.safetensors", "history.csv", "config.json", "curves.png", "samples.txt"]
+
+
+def test_names_one_epoch_run_and_sample(tmp_path, capsys):
+    folder = tmp_path / "names"
+    with threadpool_limits(1):  # small matrices: one BLAS thread is fastest (docs/sequences.md)
+        assert main(["train", "--dataset", "names", "--epochs", "1", "--batch-size", "256", "--out", str(folder), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    printed = re.search(r"^Test loss: ([\d.]+) nats/character \(lstm\); bigram on the same split: 2\.3463 nats/character$", out, re.MULTILINE)
+    assert printed and float(printed.group(1)) == pytest.approx(json.loads((folder / "config.json").read_text())["test_loss"], abs=5e-5)
+    share = re.search(r"^(\d+)% of 200 sampled names are not in the training list\. The first 20:\n  (.*)$", out, re.MULTILINE)
+    assert share and share.group(2).split() == (folder / "samples.txt").read_text().split()[:20]
+    assert all((folder / name).is_file() for name in NAMES_RUN_FILES) and all(f"  {name}\n" in out for name in NAMES_RUN_FILES)
+    model = folder / "model.safetensors"
+    assert main(["sample", str(model), "-n", "7", "--temperature", "0.8", "--seed", "3"]) == 0
+    names = capsys.readouterr().out.splitlines()
+    assert len(names) == 7 and all(re.fullmatch("[a-z]*", name) for name in names)
+    assert main(["sample", str(model), "-n", "7", "--temperature", "0.8", "--seed", "3"]) == 0
+    assert capsys.readouterr().out.splitlines() == names
+    assert main(["summary", str(model)]) == 0
+    assert "dataset: names" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--dataset", "names", "--model", "cnn"], "--dataset names trains an lstm or a transformer, not --model cnn"),
+    (["train", "--model", "lstm"], "--model lstm writes names: use it with --dataset names"),
+    (["train", "--dataset", "names", "--hidden", "64"], "--hidden applies to the digit models (mlp, cnn), not to --dataset names"),
+    (["train", "--dataset", "names", "--augment"], "--augment applies to the digit models"),
+    (["sample", "model.safetensors", "--temperature", "0"], "argument --temperature: expected a positive number, got '0'"),
+])
+def test_names_usage_errors_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_sample_needs_a_names_model(trained, capsys):
+    assert main(["sample", str(trained / "model.safetensors")]) == 1
+    assert "sampling needs a model trained by `numnet train --dataset names`" in capsys.readouterr().err
 
 
 def test_evaluate(trained, capsys):

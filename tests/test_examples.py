@@ -181,3 +181,32 @@ def test_mnist_cnn_example_reaches_its_stated_accuracy(capsys):
     # the script states 98.50 % after its default 15 epochs
     results = run_mnist_cnn_example(capsys)
     assert results["accuracy"] >= 0.980
+
+
+def test_min_char_rnn_reaches_its_stated_loss(subprocess_env):
+    # the script states: the smoothed loss falls from ln 27 = 3.30 to below 1.9 in 1,000 steps, validation below 2.0.
+    # One BLAS thread, as docs/sequences.md advises: on matrices this small a second thread gains little, and on a
+    # busy machine threads that wait for each other spin, many times slower
+    out = run_script("min_char_rnn.py", {**subprocess_env, "OPENBLAS_NUM_THREADS": "1"})
+    steps = [(int(step), float(loss)) for step, loss in re.findall(r"^step\s+(\d+)  loss (\S+)$", out, re.MULTILINE)]
+    assert [step for step, _ in steps] == list(range(100, 1001, 100)), out
+    losses = [loss for _, loss in steps]
+    assert math.log(27) > losses[0] and all(a > b for a, b in zip(losses, losses[1:])), losses
+    assert losses[-1] < 1.9
+    validation = float(re.search(r"^validation loss (\S+) nats/character$", out, re.MULTILINE).group(1))
+    assert validation < 2.0
+    samples = re.search(r"^samples: (.*)$", out, re.MULTILINE).group(1).split(" ")
+    assert len(samples) == 10 and all(re.fullmatch("[a-z]+", name) for name in samples), samples
+
+
+def test_min_char_rnn_loss_is_numnets_cross_entropy():
+    from numnet.losses import CrossEntropy
+
+    cross_entropy = runpy.run_path(str(EXAMPLES / "min_char_rnn.py"))["cross_entropy"]
+    rng = np.random.default_rng(0)
+    scores, targets = rng.normal(size=(3, 4, 5)), rng.integers(0, 5, size=(3, 4))
+    targets[1, 2:] = -100  # padding
+    loss, grad = cross_entropy(scores.copy(), targets)
+    expected, expected_grad = CrossEntropy(ignore_index=-100).value_and_gradient(targets, scores)
+    assert loss == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)

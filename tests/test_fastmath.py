@@ -175,3 +175,25 @@ def test_inplace_divided_step_with_a_subnormal_numerator():
     w = np.zeros(1, np.float32)
     fastmath.inplace_divided_step(w, 0.5, m, np.ones(1, np.float32), 0.0, np.empty_like(w))
     assert w[0] == -(m[0] / 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_gates_are_sigmoid_sigmoid_tanh_sigmoid(dtype):
+    from numnet.functional import sigmoid
+
+    hidden = 5
+    a = (RNG(9).normal(size=(7, 4 * hidden)) * 6).astype(dtype)
+    a[0, :] = 1000  # far beyond exp's range: no overflow, no warning (RuntimeWarnings are errors here)
+    a[1, :] = -1000
+    out = np.empty_like(a)
+    gates = fastmath.lstm_gates(a, out)
+    a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)
+    plain = np.concatenate([sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)], axis=1)
+    assert out.dtype == dtype
+    # ½ + ½ tanh(x/2) agrees with σ to a rounding unit of the result's size (≤ 1), not relatively
+    np.testing.assert_allclose(out, plain, rtol=0, atol=2 * np.finfo(dtype).eps)
+    for gate, expected in zip(gates, np.split(plain, 4, axis=1)):
+        assert gate.shape == (7, hidden) and np.shares_memory(gate, out)
+        np.testing.assert_allclose(gate, expected, rtol=0, atol=2 * np.finfo(dtype).eps)
+    np.testing.assert_array_equal(out[0], [1] * 10 + [1] * 5 + [1] * 5)
+    np.testing.assert_array_equal(out[1], [0] * 10 + [-1] * 5 + [0] * 5)

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 
 from numnet import Sequential
-from numnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sigmoid, Tanh
+from numnet.layers import (
+    LSTM, Conv2D, Dense, Dropout, Embedding, Flatten, LayerNorm, MaxPool2D, MultiHeadSelfAttention, PositionalEmbedding, ReLU,
+    Residual, Sigmoid, Tanh,
+)
 from numnet.losses import MSE, BinaryCrossEntropy, CrossEntropy
 from numnet.optimizers import SGD
 from numnet.trace import LayerTrace, Trace, trace
@@ -135,6 +138,37 @@ def test_conv_network():
     t = model.trace(x, y, loss=CrossEntropy())
     assert [r.kind for r in t] == ["Conv2D", "ReLU", "MaxPool2D", "Flatten", "Dense"]
     assert t[0].grads["weight"].shape == (2, 1, 3, 3) and t[0].grad_input.shape == x.shape
+
+
+@pytest.mark.parametrize("middle", [
+    lambda rng: [LSTM(4, 5, rng=rng, dtype=np.float64), Dense(5, 6, rng=rng, dtype=np.float64)],
+    lambda rng: [PositionalEmbedding(3, 4, rng=rng, dtype=np.float64),
+                 Residual([LayerNorm(4, dtype=np.float64), MultiHeadSelfAttention(4, 2, causal=True, rng=rng, dtype=np.float64)]),
+                 Dense(4, 6, rng=rng, dtype=np.float64)],
+], ids=["lstm", "transformer"])
+def test_sequence_network_from_token_indices(middle):
+    # a character model: token indices (N, T) in, scores (N, T, C) out, padding ignored by the loss
+    rng = np.random.default_rng(5)
+    model = Sequential([Embedding(6, 4, rng=rng, dtype=np.float64), *middle(rng)])
+    x, y = np.array([[0, 3, 1], [0, 2, 0]]), np.array([[3, 1, 0], [2, 0, -100]])
+    loss = CrossEntropy(ignore_index=-100)
+    t = model.trace(x, y, loss=loss)
+    assert t[0].kind == "Embedding" and t[0].input.shape == (2, 3) and t[-1].output.shape == (2, 3, 6)
+    np.testing.assert_array_equal(t[0].input, x)
+    np.testing.assert_array_equal(t.output, model.predict(x))
+    assert t.loss == pytest.approx(loss(y, model.predict(x)), rel=1e-12)
+    assert t[0].grad_input is None and t[1].grad_input.shape == (2, 3, 4)  # indices have no gradient
+    eps = 1e-6  # central differences in float64 on a few entries of every parameter
+    for index, layer in enumerate(model.layers):
+        for key, param in layer.params.items():
+            for entry in [(0,) * param.ndim, tuple(s - 1 for s in param.shape), tuple(s // 2 for s in param.shape)]:
+                original = param[entry]
+                param[entry] = original + eps
+                plus = loss(y, model.predict(x))
+                param[entry] = original - eps
+                minus = loss(y, model.predict(x))
+                param[entry] = original
+                assert t[index].grads[key][entry] == pytest.approx((plus - minus) / (2 * eps), rel=1e-6, abs=1e-9)
 
 
 def test_to_dict_is_json_and_can_summarise_big_arrays():

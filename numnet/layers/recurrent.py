@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from ..validation import as_array, float_dtype, positive_int
-from .. import initializers
+from .. import fastmath, initializers
 from ..functional import sigmoid
 from ._linear import linear, linear_grads
 from .base import Layer
@@ -235,10 +235,11 @@ class LSTM(_Recurrent):
     gates = 4
 
     def _forward_steps(self, x, initial_state):
-        w_hh, b_hh = self.params["weight_hh"], self.params["bias_hh"]
+        w_hh = self.params["weight_hh"]
         steps, batch = x.shape[:2]
         hidden = self.hidden_size
-        input_part = linear(x, self.params["weight_ih"], self.params["bias_ih"])  # Xₜ W_ihᵀ + b_ih for every t at once
+        # Xₜ W_ihᵀ + b_ih + b_hh for every t at once: one matrix product before the loop
+        input_part = linear(x, self.params["weight_ih"], self.params["bias_ih"] + self.params["bias_hh"])
         dtype = input_part.dtype
         if initial_state is None:
             initial_state = (None, None)
@@ -253,13 +254,15 @@ class LSTM(_Recurrent):
         c[0] = self._state(initial_state[1], batch, dtype, "initial_state[1] (c0)")
         gates = np.empty((steps, batch, 4 * hidden), dtype)  # i, f, g, o of each step, after their nonlinearities
         tanh_c = np.empty((steps, batch, hidden), dtype)
+        a = np.empty((batch, 4 * hidden), dtype)  # the gates' pre-activations of the current step
         for t in range(1, steps + 1):
-            a_i, a_f, a_g, a_o = np.split(input_part[t - 1] + h[t - 1] @ w_hh.T + b_hh, 4, axis=1)
-            gates[t - 1] = np.concatenate([sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)], axis=1)
-            i, f, g, o = np.split(gates[t - 1], 4, axis=1)
-            c[t] = f * c[t - 1] + i * g
-            tanh_c[t - 1] = np.tanh(c[t])
-            h[t] = o * tanh_c[t - 1]
+            np.matmul(h[t - 1], w_hh.T, out=a)
+            a += input_part[t - 1]  # [aᵢ a_f a_g a_o] = Xₜ W_ihᵀ + b_ih + hₜ₋₁ W_hhᵀ + b_hh
+            i, f, g, o = fastmath.lstm_gates(a, out=gates[t - 1])  # σ(aᵢ), σ(a_f), tanh(a_g), σ(a_o)
+            np.multiply(f, c[t - 1], out=c[t])
+            c[t] += i * g  # cₜ = f ⊙ cₜ₋₁ + i ⊙ g
+            np.tanh(c[t], out=tanh_c[t - 1])
+            np.multiply(o, tanh_c[t - 1], out=h[t])  # hₜ = o ⊙ tanh(cₜ)
         self._cache = (x, h, c, gates, tanh_c)
         self.final_state = (h[-1].copy(), c[-1].copy())
         return self._outputs(h)
@@ -267,23 +270,30 @@ class LSTM(_Recurrent):
     def backward(self, grad_output):
         x, h, c, gates, tanh_c = self._cached(self._cache)
         steps, batch = x.shape[:2]
+        hidden = self.hidden_size
         d_y = self._step_grads(grad_output, steps, batch)
         w_hh = self.params["weight_hh"]
-        d_a = np.empty((steps, batch, 4 * self.hidden_size), dtype=np.result_type(h, d_y))
-        d_h_from_next = np.zeros((batch, self.hidden_size), dtype=d_a.dtype)  # daₜ₊₁ W_hh
-        d_c_from_next = np.zeros((batch, self.hidden_size), dtype=d_a.dtype)  # dcₜ₊₁ ⊙ fₜ₊₁
+        dtype = np.result_type(h, d_y)
+        # what does not depend on the gradients flowing back is computed for every step at once, before the loop:
+        # the factors multiplying dcₜ (for aᵢ, a_f, a_g) and dhₜ (for a_o, and dcₜ's share of dhₜ)
+        i, f, g, o = (gates[..., k * hidden : (k + 1) * hidden] for k in range(4))
+        factors = np.empty((steps, batch, 4, hidden), dtype)
+        factors[:, :, 0] = g * i * (1 - i)  # daᵢ = dcₜ ⊙ g ⊙ i(1 − i)
+        factors[:, :, 1] = c[:-1] * f * (1 - f)  # da_f = dcₜ ⊙ cₜ₋₁ ⊙ f(1 − f)
+        factors[:, :, 2] = i * (1 - g * g)  # da_g = dcₜ ⊙ i ⊙ (1 − g²)
+        factors[:, :, 3] = tanh_c * o * (1 - o)  # da_o = dhₜ ⊙ tanh(cₜ) ⊙ o(1 − o)
+        c_from_h = o * (1 - tanh_c * tanh_c)  # dcₜ gets dhₜ ⊙ o ⊙ (1 − tanh²(cₜ))
+        d_a = np.empty((steps, batch, 4 * hidden), dtype)
+        d_h_from_next = np.zeros((batch, hidden), dtype)  # daₜ₊₁ W_hh
+        d_c_from_next = np.zeros((batch, hidden), dtype)  # dcₜ₊₁ ⊙ fₜ₊₁
         for t in range(steps, 0, -1):
-            i, f, g, o = np.split(gates[t - 1], 4, axis=1)
             d_h = d_y[t - 1] + d_h_from_next
-            d_c = d_c_from_next + d_h * o * (1 - tanh_c[t - 1] ** 2)
-            d_a[t - 1] = np.concatenate([
-                d_c * g * i * (1 - i),
-                d_c * c[t - 1] * f * (1 - f),
-                d_c * i * (1 - g * g),
-                d_h * tanh_c[t - 1] * o * (1 - o),
-            ], axis=1)
+            d_c = d_c_from_next + d_h * c_from_h[t - 1]
+            d_a_t = d_a[t - 1].reshape(batch, 4, hidden)
+            np.multiply(factors[t - 1, :, :3], d_c[:, None], out=d_a_t[:, :3])  # daᵢ, da_f, da_g
+            np.multiply(factors[t - 1, :, 3], d_h, out=d_a_t[:, 3])  # da_o
             d_h_from_next = d_a[t - 1] @ w_hh
-            d_c_from_next = d_c * f
+            d_c_from_next = d_c * f[t - 1]
         self.initial_state_grad = (d_h_from_next, d_c_from_next)  # (dh₀, dc₀)
         return self._set_grads(x, h, d_a, d_a)
 
