@@ -50,8 +50,8 @@ class MultiHeadSelfAttention(Layer):
 
     def __init__(self, dim, heads, causal=False, *, rng=None, dtype=np.float32):
         super().__init__()
-        self.dim = positive_int("MultiHeadSelfAttention", "dim", dim)
-        self.heads = positive_int("MultiHeadSelfAttention", "heads", heads)
+        self.dim = positive_int("dim", dim, owner="MultiHeadSelfAttention")
+        self.heads = positive_int("heads", heads, owner="MultiHeadSelfAttention")
         if self.dim % self.heads:
             raise ValueError(f"MultiHeadSelfAttention: dim must be divisible by heads. Received: dim={dim}, heads={heads}")
         if not isinstance(causal, (bool, np.bool_)):

@@ -48,8 +48,8 @@ class Embedding(Layer):
 
     def __init__(self, num_embeddings, dim, *, rng=None, dtype=np.float32):
         super().__init__()
-        self.num_embeddings = positive_int("Embedding", "num_embeddings", num_embeddings)
-        self.dim = positive_int("Embedding", "dim", dim)
+        self.num_embeddings = positive_int("num_embeddings", num_embeddings, owner="Embedding")
+        self.dim = positive_int("dim", dim, owner="Embedding")
         dtype = float_dtype("Embedding", dtype)
         weight = initializers.as_generator(rng).standard_normal((self.num_embeddings, self.dim)).astype(dtype)
         self.params = {"weight": weight}
@@ -117,8 +117,8 @@ class PositionalEmbedding(Layer):
 
     def __init__(self, max_len, dim, *, rng=None, dtype=np.float32):
         super().__init__()
-        self.max_len = positive_int("PositionalEmbedding", "max_len", max_len)
-        self.dim = positive_int("PositionalEmbedding", "dim", dim)
+        self.max_len = positive_int("max_len", max_len, owner="PositionalEmbedding")
+        self.dim = positive_int("dim", dim, owner="PositionalEmbedding")
         dtype = float_dtype("PositionalEmbedding", dtype)
         weight = initializers.as_generator(rng).standard_normal((self.max_len, self.dim)).astype(dtype)
         self.params = {"weight": weight}

@@ -151,10 +151,8 @@ class LayerNorm(Layer):
 
     def __init__(self, dim, eps=1e-5, *, dtype=np.float32):
         super().__init__()
-        self.dim = positive_int("LayerNorm", "dim", dim)
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps <= 1:
-            raise ValueError(f"LayerNorm: eps must be a number in the range (0, 1]. Received: eps={eps!r}")
-        self.eps = float(eps)
+        self.dim = positive_int("dim", dim, owner="LayerNorm")
+        self.eps = number("eps", eps, 0, 1, low_inclusive=False, owner="LayerNorm")
         dtype = float_dtype("LayerNorm", dtype)
         self.params = {"weight": np.ones(self.dim, dtype), "bias": np.zeros(self.dim, dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}

@@ -43,8 +43,8 @@ class _Recurrent(Layer):
     def __init__(self, input_size, hidden_size, *, return_sequences=True, rng=None, dtype=np.float32):
         super().__init__()
         name = type(self).__name__
-        self.input_size = positive_int(name, "input_size", input_size)
-        self.hidden_size = positive_int(name, "hidden_size", hidden_size)
+        self.input_size = positive_int("input_size", input_size, owner=name)
+        self.hidden_size = positive_int("hidden_size", hidden_size, owner=name)
         if not isinstance(return_sequences, (bool, np.bool_)):
             raise TypeError(f"{name}: return_sequences must be True or False. Received: return_sequences={return_sequences!r}")
         self.return_sequences = bool(return_sequences)
