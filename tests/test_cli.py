@@ -16,7 +16,7 @@ from PIL import Image
 
 import numnet
 from numnet import Sequential
-from numnet.cli import main
+from numnet.cli import _as_options, main
 from numnet.datasets import load_digits_sample, scale
 from numnet.images import load_digit
 from numnet.layers import Dense
@@ -281,6 +281,20 @@ def test_a_bad_seed_names_the_option(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--seed", "-1"])
     assert "numnet train: error: argument --seed: expected a non-negative integer, got '-1'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("library, typed", [
+    ("seed must be a non-negative integer. Received: seed=-1", "--seed must be a non-negative integer. Received: --seed -1"),
+    ("resume=True: there is no run folder r to resume", "--resume RUN_DIR: there is no run folder r to resume"),
+    ("put train-images-idx3-ubyte.gz in /d (or pass data_dir= / set NUMNET_DATA)",
+     "put train-images-idx3-ubyte.gz in /d (or pass --data-dir / set NUMNET_DATA)"),
+    ("Try a lower learning rate (lr=1e+06 now).", "Try a lower learning rate (--lr 1e+06 now)."),
+    ("batch_size must be at most the number of samples (7200). Received: batch_size=10000",
+     "--batch-size must be at most the number of samples (7200). Received: --batch-size 10000"),
+    ("model.safetensors: the seed of the model", "model.safetensors: the seed of the model"),  # words alone stay words
+])
+def test_messages_name_the_options_typed(library, typed):
+    assert _as_options(library) == typed
 
 
 def test_predict_answers_every_image_and_exits_1_when_one_failed(trained, tmp_path, capsys):
