@@ -26,7 +26,7 @@ FORMAT = "numnet-checkpoint"
 #: the training state holds random generators' states, whose integers have up to 128 bits (39 digits)
 GENERATOR_STATE_DIGITS = 40
 
-__all__ = ["BackupAndRestore", "CheckpointError", "checkpoint_path", "save_checkpoint", "load_checkpoint"]
+__all__ = ["BackupAndRestore", "CheckpointError", "checkpoint_path", "save_checkpoint", "load_checkpoint", "read_checkpoint_state"]
 
 
 def checkpoint_path(checkpoint_dir: str | Path) -> Path:
@@ -48,11 +48,7 @@ def save_checkpoint(checkpoint_dir: str | Path, model: Any, optimizer: Optimizer
     write_tensor_file(checkpoint_path(checkpoint_dir), tensors, header)
 
 
-def load_checkpoint(checkpoint_dir: str | Path, model: Any, optimizer: Optimizer) -> Optional[Dict[str, Any]]:
-    """Restore model and optimizer in place from ``checkpoint_dir``; return the training state (None if there is no checkpoint)."""
-    path = checkpoint_path(checkpoint_dir)
-    if not path.exists():
-        return None
+def _read(path: Path) -> tuple:
     tensors, header = read_tensor_file(path, FORMAT, error=CheckpointError)
     try:
         saved_architecture = safe_json.loads(header["architecture"])
@@ -62,6 +58,22 @@ def load_checkpoint(checkpoint_dir: str | Path, model: Any, optimizer: Optimizer
         raise CheckpointError(f"{path}: the checkpoint's header is not valid ({error})") from None
     if not isinstance(saved_optimizer, dict) or not isinstance(state, dict):
         raise CheckpointError(f"{path}: the checkpoint's header is not valid (its optimizer and state must be JSON objects)")
+    return tensors, saved_architecture, saved_optimizer, state
+
+
+def read_checkpoint_state(checkpoint_dir: str | Path) -> Optional[Dict[str, Any]]:
+    """The training state saved in the checkpoint in ``checkpoint_dir`` (None if there is none), without
+    restoring anything: what a caller checks before resuming."""
+    path = checkpoint_path(checkpoint_dir)
+    return _read(path)[3] if path.exists() else None
+
+
+def load_checkpoint(checkpoint_dir: str | Path, model: Any, optimizer: Optimizer) -> Optional[Dict[str, Any]]:
+    """Restore model and optimizer in place from ``checkpoint_dir``; return the training state (None if there is no checkpoint)."""
+    path = checkpoint_path(checkpoint_dir)
+    if not path.exists():
+        return None
+    tensors, saved_architecture, saved_optimizer, state = _read(path)
     if saved_architecture != json.loads(json.dumps(architecture(model.layers))):
         raise CheckpointError(f"{path}: the checkpoint was written for a different model architecture")
     if saved_optimizer.get("type") != type(optimizer).__name__:
@@ -105,6 +117,7 @@ class BackupAndRestore(Callback):
         if state["run"] != loop.run:
             raise CheckpointError(f"the checkpoint in {self.checkpoint_dir} belongs to a different run: {state['run']}, not {loop.run}")
         loop.epoch, loop.batches_done, loop.sums = state["epoch"], state["batches_done"], state["sums"]
+        loop.initial_loss = state.get("initial_loss")  # absent from checkpoints written before the growth rule
         loop.epoch_rng_state = state["epoch_rng_state"]
         loop.augment_rng.bit_generator.state = state["augment_rng"]
         for index, generator_state in state["layer_rngs"].items():
@@ -127,7 +140,7 @@ class BackupAndRestore(Callback):
         loop = self.loop
         save_checkpoint(self.checkpoint_dir, self.model, self.optimizer, {
             "run": loop.run, "epoch": epoch, "batches_done": batches_done, "epoch_rng_state": loop.epoch_rng_state,
-            "sums": sums, "augment_rng": loop.augment_rng.bit_generator.state,
+            "sums": sums, "initial_loss": loop.initial_loss, "augment_rng": loop.augment_rng.bit_generator.state,
             "layer_rngs": {i: g.bit_generator.state for i, g in loop.layer_rngs.items()},
             "history": loop.history.history, "history_epochs": loop.history.epoch,
             "callbacks": [callback.state_dict() for callback in loop.callbacks],

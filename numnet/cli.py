@@ -3,6 +3,7 @@
 import argparse
 import dataclasses
 import json
+import re
 import sys
 
 from .explain import EXAMPLES, explain_model_file
@@ -11,7 +12,9 @@ from .names_runs import NAMES_MODELS, NamesConfig, saved_names_config, train_nam
 from .onnx import DEFAULT_OPSET
 from .onnx import export as export_onnx
 from . import serve as web_app
-from .runs import ACTIVATIONS, DATASETS, OPTIMIZERS, SCHEDULES, TrainConfig, evaluate, predict_images, saved_config, train
+from .runs import (
+    ACTIVATIONS, DATASETS, OPTIMIZERS, SCHEDULES, TrainConfig, evaluate, model_summary, predict_images, saved_config, train,
+)
 from .sampling import sample
 
 from .version import __version__
@@ -33,6 +36,7 @@ def _number(convert, accept, expected):
 
 
 _positive_int = _number(int, lambda v: v > 0, "a positive integer")
+_non_negative_int = _number(int, lambda v: v >= 0, "a non-negative integer")
 _positive_float = _number(float, lambda v: 0 < v < float("inf"), "a positive number")
 _non_negative_float = _number(float, lambda v: 0 <= v < float("inf"), "a non-negative number")
 _fraction = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
@@ -68,17 +72,19 @@ def build_parser():
     train.add_argument("--schedule", choices=SCHEDULES,
                        help="learning-rate schedule: step (×0.1 every third of the epochs), exponential (×0.9 per epoch), "
                             "cosine (2 warm-up epochs), plateau (×0.5 after 2 epochs without progress) (default: none mlp, cosine cnn)")
-    train.add_argument("--early-stopping", type=int, default=defaults.early_stopping, metavar="PATIENCE",
+    train.add_argument("--early-stopping", type=_non_negative_int, default=defaults.early_stopping, metavar="PATIENCE",
                        help="stop after PATIENCE epochs without a better validation loss and keep the best weights (default: off)")
     train.add_argument("--augment", action=argparse.BooleanOptionalAction,
                        help="randomly shift (±2 px) and rotate (±10°) training digits (default: off mlp, on cnn)")
     train.add_argument("--resume", metavar="RUN_DIR",
-                       help="continue the run in RUN_DIR from its last checkpoint with its saved settings (starts it if new)")
+                       help="continue the run in RUN_DIR (an existing folder) from its last checkpoint with its saved settings "
+                            "(starts one there if it holds none)")
     train.add_argument("--epochs", type=_positive_int, help="default: 20 mlp, 15 cnn, 12 lstm, 15 transformer")
     train.add_argument("--batch-size", type=_positive_int, help=f"default: {defaults.batch_size} (names: {NamesConfig.batch_size})")
     train.add_argument("--clip-norm", type=_positive_float,
                        help=f"clip the gradients to this global norm after each backward pass (default: off; names: {NamesConfig.clip_norm})")
-    train.add_argument("--seed", type=int, default=defaults.seed, help="seed of weights, batch order and dropout (default: %(default)s)")
+    train.add_argument("--seed", type=_non_negative_int, default=defaults.seed,
+                       help="seed of weights, batch order and dropout, a non-negative integer (default: %(default)s)")
     train.add_argument("--out", help="run folder (default: runs/<date-time>)")
     train.add_argument("--data-dir", help="folder holding the MNIST / Fashion-MNIST files (or set NUMNET_DATA)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -89,6 +95,7 @@ def build_parser():
     evaluate.add_argument("model", help="a model file written by numnet train")
     evaluate.add_argument("--dataset", choices=DATASETS, help="default: the dataset the model was trained on")
     evaluate.add_argument("--data-dir", help="folder holding the MNIST / Fashion-MNIST files")
+    evaluate.add_argument("--json", action="store_true", help="machine-readable output")
 
     predict = commands.add_parser("predict", help="read digits from PNG or JPEG images")
     predict.add_argument("model", help="a model file written by numnet train")
@@ -105,6 +112,7 @@ def build_parser():
 
     summary = commands.add_parser("summary", help="the architecture and parameter counts of a model file")
     summary.add_argument("model", help="a model file")
+    summary.add_argument("--json", action="store_true", help="machine-readable output")
 
     export = commands.add_parser("export", help="write a model file as ONNX (needs the onnx package)",
                                  description="Write a numnet model file as an ONNX model, for onnxruntime and other ONNX tools.")
@@ -143,6 +151,8 @@ def _train(args):
         config = dataclasses.replace(config, out=args.resume, verbose=0 if args.quiet else 1, diagnose=args.diagnose)
     result = train(config, resume=bool(args.resume))
     state = "stopped early (Ctrl-C)" if result.interrupted else "done"
+    if result.interrupted:
+        print(f"numnet train --resume {result.folder} continues it.")
     print(f"Training {state} in {result.seconds:.1f} s. Test accuracy: {result.test_accuracy:.2%} on {config.dataset}")
     print(f"Run folder: {result.folder}")
     for path in result.files:
@@ -179,6 +189,9 @@ def _sample(args):
 
 def _evaluate(args):
     report = evaluate(load(args.model), args.dataset, args.data_dir, source=args.model)
+    if args.json:
+        print(json.dumps({"model": args.model, **report.to_dict()}, indent=2))
+        return
     print(f"Accuracy: {report.accuracy:.2%}")
     width = max(len("class"), *(len(n) for n in report.class_names))
     print(f"{'class':>{width}}  precision  recall")
@@ -192,17 +205,29 @@ def _evaluate(args):
 
 
 def _predict(args):
+    """Every image answered, in order; exit status 1 when some could not be read."""
     results = predict_images(load(args.model), args.images, source=args.model)
     if args.json:
         print(json.dumps(results, indent=2))
-        return
-    for result in results:
-        top = ", ".join(f"{t['class']} {t['probability']:.1%}" for t in result["top"])
-        print(f"{result['image']}: {result['prediction']}   ({top})")
+    else:
+        for result in results:
+            if "error" in result:
+                print(f"{result['image']}: error: {result['error']}")
+                continue
+            top = ", ".join(f"{t['class']} {t['probability']:.1%}" for t in result["top"])
+            print(f"{result['image']}: {result['prediction']}   ({top})")
+    failed = sum("error" in result for result in results)
+    if failed:
+        print(f"numnet predict: error: {failed} of {len(results)} images could not be read", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _summary(args):
     model = load(args.model)
+    if args.json:
+        print(json.dumps(model_summary(model), indent=2))
+        return
     model.summary()
     for key in ("dataset", "test_accuracy", "test_loss", "bigram_test_loss", "input"):
         if key in model.metadata:
@@ -262,6 +287,26 @@ def _check_model_fits_dataset(parser, args):
         parser.error(f"--model {args.model} writes names: use it with --dataset names")
 
 
+#: library argument names -> the options typed on the command line: the library's messages name the former
+OPTIONS = {
+    "data_dir": "--data-dir", "resume": "--resume RUN_DIR", "out": "--out", "seed": "--seed", "epochs": "--epochs",
+    "batch_size": "--batch-size", "lr": "--lr", "momentum": "--momentum", "weight_decay": "--weight-decay",
+    "dropout": "--dropout", "hidden": "--hidden", "early_stopping": "--early-stopping", "dataset": "--dataset",
+    "optimizer": "--optimizer", "activation": "--activation", "schedule": "--schedule", "augment": "--augment",
+}
+
+
+def _as_options(message):
+    """``message`` with library argument names as options (OPTIONS): "seed=-1" -> "--seed -1",
+    "resume=True" -> "--resume RUN_DIR", "pass data_dir= or" -> "pass --data-dir or", "seed must be" -> "--seed must be"."""
+    for name, option in OPTIONS.items():
+        message = re.sub(rf"(?<![\w.-]){name}=True\b", option, message)
+        message = re.sub(rf"(?<![\w.-]){name}=(?=[^\s,;)])", f"{option} ", message)
+        message = re.sub(rf"(?<![\w.-]){name}=", option, message)
+        message = re.sub(rf"^{name}(?= must be)", option, message)
+    return message
+
+
 def main(argv=None):
     """Entry point of the console script; returns the exit status (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
@@ -270,22 +315,19 @@ def main(argv=None):
         if args.resume and args.out:
             parser.error("--resume RUN_DIR already names the run folder; leave out --out")
         _check_model_fits_dataset(parser, args)
-        if args.early_stopping < 0:
-            parser.error(f"--early-stopping expects a non-negative number of epochs, got {args.early_stopping}")
     if args.command == "explain" and (args.example is None) == (args.model is None):
         parser.error("explain needs a model file or --example gender (one of the two)")
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "sample": _sample, "summary": _summary, "export": _export,
                 "explain": _explain, "serve": _serve}
     try:
-        handlers[args.command](args)
-    # DatasetError and ModelFormatError are ValueErrors; an ImportError names the optional package to install
+        return handlers[args.command](args) or 0
+    # DatasetError, ModelFormatError and CheckpointError are ValueErrors; an ImportError names the optional package to install
     except (ValueError, OSError, FloatingPointError, ImportError) as error:
-        print(f"numnet {args.command}: error: {error}", file=sys.stderr)
+        print(f"numnet {args.command}: error: {_as_options(str(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"numnet {args.command}: interrupted", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":

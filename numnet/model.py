@@ -144,10 +144,19 @@ class Sequential:
     # -- the two passes ---------------------------------------------------------------------------
 
     def forward(self, x: np.ndarray, training: Optional[bool] = None) -> np.ndarray:
-        """Run the layers in order; ``training`` defaults to the mode set by train()/eval()."""
+        """Run the layers in order; ``training`` defaults to the mode set by train()/eval().
+        Each layer keeps what its backward needs, so backward() may follow (predict keeps nothing)."""
         training = self.training if training is None else training
         for layer in self.layers:
             x = layer.forward(x, training=training)
+        return x
+
+    def _infer(self, x: np.ndarray) -> np.ndarray:
+        """forward(x, training=False) that releases each layer's cache as soon as the layer has run:
+        only the current activation is alive, so memory does not grow with depth."""
+        for layer in self.layers:
+            x = layer.forward(x, training=False)
+            layer.release_cache()
         return x
 
     __call__ = forward
@@ -168,7 +177,9 @@ class Sequential:
         return trace_passes(self, x, y, loss=loss)
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
-        """Outputs for x, computed in batches in inference mode (no dropout).
+        """Outputs for x, computed in batches in inference mode (no dropout). Keeps nothing for a
+        backward pass: each layer's cache is released right after it ran (a backward after predict
+        raises RuntimeError), so memory is that of one activation, whatever the depth.
 
         A classifier trained with CrossEntropy outputs logits; numnet.functional.softmax(model.predict(x))
         turns them into probabilities (each row sums to 1).
@@ -178,8 +189,8 @@ class Sequential:
         if len(x) == 0:
             raise ValueError("x is empty: nothing to predict")
         if len(x) <= batch_size:  # one batch: no list, no concatenation (single-sample latency)
-            return self.forward(x, training=False)
-        return np.concatenate([self.forward(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)])
+            return self._infer(x)
+        return np.concatenate([self._infer(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
     # -- files ------------------------------------------------------------------------------------
 

@@ -3,9 +3,11 @@
 What ``numnet train`` does, as library functions (the CLI only parses arguments and calls these).
 """
 
+import contextlib
 import csv
 import datetime
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import initializers, metrics, plots
+from . import initializers, metrics, plots, validation
 from ._files import atomic_write
 from .datasets import (
     FASHION_MNIST_CLASSES,
@@ -26,10 +28,12 @@ from .datasets import (
 from .functional import softmax
 from .images import load_digit
 from .augmentation import ImageAugmenter
-from .callbacks import Diagnostics, EarlyStopping, LearningRateScheduler
+from .callbacks import Callback, Diagnostics, EarlyStopping, LearningRateScheduler
+from .checkpoints import checkpoint_path
 from .layers import Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, ReLU, Sigmoid, Tanh
 from .losses import CrossEntropy
 from .model import Sequential
+from .run_folder import CHECKPOINTS, RunFolderError, RunSettings, check_checkpoint_settings, holds_run, run_folder_lock
 from .optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 from .schedules import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, StepLR
 
@@ -41,8 +45,6 @@ DIGIT_CLASSES = tuple(str(d) for d in range(10))
 VALIDATION_FRACTION = 0.1
 #: training samples traced after every epoch by --diagnose
 DIAGNOSTICS_PROBE = 256
-
-
 def class_names(dataset):
     return FASHION_MNIST_CLASSES if dataset == "fashion-mnist" else DIGIT_CLASSES
 
@@ -50,6 +52,9 @@ def class_names(dataset):
 def load_dataset(name, data_dir=None, progressbar=True):
     """(x_train, y_train), (x_test, y_test) of a named dataset: uint8 images (N, 28, 28), uint8 labels."""
     if name == "digits-sample":
+        if data_dir is not None:
+            raise ValueError(f"data_dir={data_dir} applies to mnist and fashion-mnist; digits-sample is embedded in numnet "
+                             "and reads no files")
         return load_digits_sample()
     if name == "mnist":
         return load_mnist(data_dir, progressbar=progressbar)
@@ -134,6 +139,76 @@ class TrainConfig:
     clip_norm: float | None = None
 
 
+#: the settings that define what a run computes: a checkpoint records them, and is resumed only under the same ones
+RUN_SETTINGS = ("dataset", "model", "hidden", "activation", "dropout", "optimizer", "lr", "momentum", "weight_decay",
+                "schedule", "early_stopping", "augment", "epochs", "batch_size", "seed")
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; expected one of {', '.join(choices)}")
+    return value
+
+
+def _optional_path(name, value):
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a folder path or None. Received: {name}={value!r}")
+
+
+def check_config(config):
+    """``config`` with the per-model defaults filled in (the settings left None), every setting checked.
+
+    Raises ValueError (TypeError for a wrong type) naming the setting, what it expects and what it got,
+    before anything is created: train() calls it first.
+    """
+    validation.instance("config", config, TrainConfig, "a numnet.runs.TrainConfig")
+    _choice("model", config.model, tuple(MODEL_DEFAULTS))
+    config = replace(config, **{k: v for k, v in MODEL_DEFAULTS[config.model].items() if getattr(config, k) is None})
+    _choice("dataset", config.dataset, DATASETS)
+    if isinstance(config.hidden, (str, bytes)) or not hasattr(config.hidden, "__iter__") or not len(tuple(config.hidden)):
+        raise ValueError(f"hidden must be a non-empty list of layer sizes. Received: hidden={config.hidden!r}")
+    hidden = tuple(validation.positive_int("hidden", size) for size in config.hidden)
+    _choice("activation", config.activation, tuple(ACTIVATIONS))
+    validation.number("dropout", config.dropout, 0, 1, high_inclusive=False)
+    _choice("optimizer", config.optimizer, tuple(OPTIMIZERS))
+    validation.number("lr", config.lr, 0, low_inclusive=False)
+    validation.number("momentum", config.momentum, 0, 1, high_inclusive=False)
+    if config.momentum and config.optimizer not in ("sgd", "rmsprop"):
+        raise ValueError(f"momentum applies to the sgd and rmsprop optimizers, not {config.optimizer}")
+    validation.number("weight_decay", config.weight_decay, 0)
+    _choice("schedule", config.schedule, SCHEDULES)
+    validation.non_negative_int("early_stopping", config.early_stopping)
+    validation.boolean("augment", config.augment)
+    validation.positive_int("epochs", config.epochs)
+    validation.positive_int("batch_size", config.batch_size)
+    validation.non_negative_int("seed", config.seed)
+    _optional_path("data_dir", config.data_dir)
+    if config.data_dir is not None and config.dataset == "digits-sample":
+        load_dataset(config.dataset, config.data_dir)  # refuses it, naming data_dir
+    _optional_path("out", config.out)
+    validation.one_of("verbose", config.verbose, (0, 1, 2))
+    validation.boolean("diagnose", config.diagnose)
+    return replace(config, hidden=hidden)
+
+
+def _run_settings(config):
+    return {key: value for key, value in _config_json(config).items() if key in RUN_SETTINGS}
+
+
+class _WriteSettings(Callback):
+    """Writes config.json with the run's settings when training begins (after fit has checked its arguments),
+    so that a resume finds them; ``began`` tells train() that the folder now holds a run."""
+
+    def __init__(self, path, config, write):
+        self.path, self.config, self.write, self.began = path, config, write, False
+
+    def on_train_begin(self, logs=None):
+        self.began = True
+        if self.write:
+            with atomic_write(self.path, "w") as file:
+                json.dump({"config": _config_json(self.config)}, file, indent=2)
+
+
 @dataclass
 class RunResult:
     folder: Path
@@ -150,12 +225,8 @@ def default_run_folder(root="runs"):
 
 
 def _optimizer(config):
-    if config.optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {config.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
     kwargs = {"weight_decay": config.weight_decay}
     if config.momentum:
-        if config.optimizer not in ("sgd", "rmsprop"):
-            raise ValueError(f"momentum applies to the sgd and rmsprop optimizers, not {config.optimizer}")
         kwargs["momentum"] = config.momentum
     return OPTIMIZERS[config.optimizer](config.lr, **kwargs)
 
@@ -169,8 +240,6 @@ def _callbacks(config, optimizer):
         "cosine": lambda: CosineAnnealingLR(optimizer, T_max=config.epochs, warmup_epochs=min(2, config.epochs - 1)),
         "plateau": lambda: ReduceLROnPlateau(optimizer, factor=0.5, patience=2),
     }
-    if config.schedule not in schedules:
-        raise ValueError(f"unknown schedule {config.schedule!r}; expected one of {', '.join(schedules)}")
     callbacks = []
     if schedules[config.schedule] is not None:
         callbacks.append(LearningRateScheduler(schedules[config.schedule]()))
@@ -182,39 +251,70 @@ def _callbacks(config, optimizer):
 def train(config, resume=False):
     """Train the digit model described by ``config``, write the run folder, and return a RunResult.
 
-    The run folder gets a checkpoint after every epoch (and on Ctrl-C); with ``resume=True`` training
-    continues from it, or starts fresh when there is none.
+    Every setting is checked first (check_config): a refused one leaves nothing behind. The run folder
+    (``config.out``, default runs/<date-time>) is held by this process for the whole run (run_folder_lock):
+    another process training into it is refused. Without ``resume`` the folder must not hold a run yet.
+    The folder gets a checkpoint after every epoch (and on Ctrl-C); with ``resume=True`` the folder must
+    exist, and training continues from its checkpoint, after checking that the checkpoint was written
+    under the same settings (check_checkpoint_settings), or starts when there is none.
+
+    A diverging run raises FloatingPointError (see numnet.training.fit) and writes no model: the folder
+    keeps config.json and the last checkpoint taken before the divergence, if any.
     """
-    if config.model not in MODEL_DEFAULTS:
-        raise ValueError(f"unknown model {config.model!r}; expected one of {', '.join(MODEL_DEFAULTS)}")
-    config = replace(config, **{k: v for k, v in MODEL_DEFAULTS[config.model].items() if getattr(config, k) is None})
+    config = check_config(config)
+    resume = validation.boolean("resume", resume)
+    folder = Path(config.out) if config.out else default_run_folder()
+    if resume and not folder.is_dir():
+        raise RunFolderError(f"resume=True: there is no run folder {folder} to resume")
     optimizer = _optimizer(config)
     callbacks = _callbacks(config, optimizer)
     if config.model == "cnn":
         model = build_cnn(activation=config.activation, dropout=config.dropout, seed=config.seed)
     else:
         model = build_mlp(config.hidden, config.activation, config.dropout, config.seed)
-    folder = Path(config.out) if config.out else default_run_folder()  # created when the first file is saved
 
     (x_train, y_train), (x_test, y_test) = load_dataset(config.dataset, config.data_dir, progressbar=config.verbose > 0)
     train_index, val_index = stratified_split(y_train, VALIDATION_FRACTION, config.seed)
     x_fit, y_fit = as_model_input(model, x_train[train_index]), y_train[train_index]
-    validation = (as_model_input(model, x_train[val_index]), y_train[val_index])
+    validation_data = (as_model_input(model, x_train[val_index]), y_train[val_index])
     diagnostics = Diagnostics(x_fit[:DIAGNOSTICS_PROBE], folder=folder, print_fn=print) if config.diagnose else None
     if diagnostics is not None:  # per-layer statistics and plain warnings: diagnostics.csv, .txt and .png
         callbacks.append(diagnostics)
 
-    started = time.perf_counter()
-    with atomic_write(folder / "config.json", "w") as file:  # first, so that --resume finds the settings
-        json.dump({"config": _config_json(config)}, file, indent=2)
-    history = model.fit(
-        x_fit, y_fit, loss=CrossEntropy(), optimizer=optimizer, epochs=config.epochs, batch_size=config.batch_size,
-        seed=config.seed, validation_data=validation, verbose=config.verbose, callbacks=callbacks,
-        augment=ImageAugmenter(max_shift=2, max_rotation=10) if config.augment else None,
-        checkpoint_dir=folder / "checkpoints", resume=resume, clip_norm=config.clip_norm,
-    )
-    seconds = time.perf_counter() - started
+    created = not folder.exists()
+    settings = _WriteSettings(folder / "config.json", config, write=False)
+    try:
+        with run_folder_lock(folder):
+            if resume:
+                check_checkpoint_settings(folder, _run_settings(config))
+            elif holds_run(folder):
+                raise RunFolderError(f"the run folder {folder} already holds a run: resume it (resume=True) "
+                                     "or train into another folder (out=...)")
+            settings.write = not settings.path.exists()  # config.json first, so that a resume finds the settings
+            started = time.perf_counter()
+            try:
+                history = model.fit(
+                    x_fit, y_fit, loss=CrossEntropy(), optimizer=optimizer, epochs=config.epochs, batch_size=config.batch_size,
+                    seed=config.seed, validation_data=validation_data, verbose=config.verbose,
+                    callbacks=[settings, RunSettings(_run_settings(config)), *callbacks],
+                    augment=ImageAugmenter(max_shift=2, max_rotation=10) if config.augment else None,
+                    checkpoint_dir=folder / CHECKPOINTS, resume=resume, clip_norm=config.clip_norm,
+                )
+            except FloatingPointError as error:
+                kept = ("config.json and the last checkpoint taken before the divergence"
+                        if checkpoint_path(folder / CHECKPOINTS).exists() else "only config.json (it diverged before its first checkpoint)")
+                raise FloatingPointError(f"{error} No model was saved; the run folder {folder} keeps {kept}.") from None
+            seconds = time.perf_counter() - started
+            return _write_run_folder(folder, model, config, history, x_test, y_test, seconds, diagnostics)
+    except BaseException:
+        if created and not settings.began:  # refused before training began: leave no folder behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
+
+def _write_run_folder(folder, model, config, history, x_test, y_test, seconds, diagnostics):
+    """The model (with its metadata), history, settings and pictures of a finished (or Ctrl-C'd) run."""
     names = class_names(config.dataset)
     predicted = model.predict(as_model_input(model, x_test)).argmax(axis=1)
     test_accuracy = float(np.mean(predicted == y_test))
@@ -249,7 +349,8 @@ def train(config, resume=False):
         plots.plot_first_layer_weights(first.weight, files[-1])
     if diagnostics is not None:
         files += diagnostics.files
-    return RunResult(folder, model, history.history, test_accuracy, seconds, history.interrupted, files)
+    return RunResult(folder, model, history.history, seconds=seconds, test_accuracy=test_accuracy,
+                     interrupted=history.interrupted, files=files)
 
 
 def _config_json(config):
@@ -287,6 +388,17 @@ class Evaluation:
     recall: np.ndarray
     confusion: np.ndarray
     class_names: tuple
+    dataset: Optional[str] = None
+
+    def to_dict(self):
+        """JSON-able: dataset, accuracy, per-class precision and recall, confusion matrix (rows: true class)."""
+        return {
+            "dataset": self.dataset,
+            "accuracy": self.accuracy,
+            "classes": [{"class": name, "precision": float(p), "recall": float(r)}
+                        for name, p, r in zip(self.class_names, self.precision, self.recall)],
+            "confusion": self.confusion.tolist(),
+        }
 
 
 def check_model_fits(model, source="model"):
@@ -308,21 +420,52 @@ def evaluate(model, dataset=None, data_dir=None, source="model"):
     names = class_names(dataset)
     matrix = metrics.confusion_matrix(y_test, predicted, len(names))
     precision, recall = metrics.precision_recall(matrix)
-    return Evaluation(float(np.mean(predicted == y_test)), precision, recall, matrix, names)
+    return Evaluation(float(np.mean(predicted == y_test)), precision, recall, matrix, names, dataset)
 
 
 def predict_images(model, paths, top=3, source="model"):
-    """For each image file: the predicted class and the `top` most likely classes with probabilities."""
+    """For each image file, in order: {"image", "prediction", "top": the `top` most likely classes with
+    probabilities}, or {"image", "error"} for a file that cannot be read as a digit (the others are still answered)."""
     check_model_fits(model, source)
     names = model.metadata.get("class_names") or list(DIGIT_CLASSES)
-    digits = np.stack([load_digit(path) for path in paths])
-    probabilities = softmax(model.predict(as_model_input(model, digits)).astype(np.float64))
-    results = []
-    for path, row in zip(paths, probabilities):
-        best = np.argsort(-row)[:top]
-        results.append({
-            "image": str(path),
-            "prediction": names[best[0]],
-            "top": [{"class": names[i], "probability": round(float(row[i]), 6)} for i in best],
-        })
+    results, digits, read = [], [], []
+    for path in paths:
+        try:
+            digits.append(load_digit(path))
+        except (ValueError, OSError) as error:
+            message = str(error)  # it names the file; the result does too
+            results.append({"image": str(path), "error": message.removeprefix(f"{path}: ")})
+        else:
+            results.append(None)
+            read.append(len(results) - 1)
+    if digits:
+        probabilities = softmax(model.predict(as_model_input(model, np.stack(digits))).astype(np.float64))
+        for position, row in zip(read, probabilities):
+            best = np.argsort(-row)[:top]
+            results[position] = {
+                "image": str(paths[position]),
+                "prediction": names[best[0]],
+                "top": [{"class": names[i], "probability": round(float(row[i]), 6)} for i in best],
+            }
     return results
+
+
+def model_summary(model):
+    """A model as JSON-able data: each layer's type, config, output shape and parameter count, the
+    totals, the input shape, dtype and the metadata saved with it."""
+    layers = []
+    for index, (layer, shape) in enumerate(zip(model.layers, model.output_shapes())):
+        layers.append({
+            "index": index,
+            "type": type(layer).__name__,
+            "config": layer.get_config(),
+            "output_shape": None if shape is None else [None, *shape],
+            "params": int(sum(p.size for p in layer.params.values())),
+        })
+    return {
+        "input_shape": None if model.input_shape is None else [None, *model.input_shape],
+        "dtype": str(model.dtype),
+        "layers": layers,
+        "total_params": int(model.count_params()),
+        "metadata": model.metadata,
+    }

@@ -28,6 +28,13 @@ from .layers import Softmax
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
 
+#: an epoch whose mean training loss exceeds DIVERGENCE_FACTOR × max(L₀, DIVERGENCE_FLOOR), L₀ the loss of
+#: the run's first batch (before any step), stops training as diverged. Normal runs stay far below: their
+#: loss falls from L₀, and a badly tuned one that merely oscillates reaches a few hundred times L₀. The
+#: floor keeps a run that starts almost perfect (L₀ near 0, fine-tuning) from tripping on ordinary noise.
+DIVERGENCE_FACTOR = 1e4
+DIVERGENCE_FLOOR = 1e-3
+
 
 class History(Callback):
     """What ``fit`` returns: ``history`` maps each metric ("loss", "accuracy", "val_loss", ...) to one value per epoch."""
@@ -67,7 +74,9 @@ class LoopState:
     epoch_rng_state: Dict[str, Any] = field(default_factory=dict)
     #: set by the first Ctrl-C: stop after the current batch
     stop_requested: bool = False
-    #: set when the loss or a parameter stopped being finite
+    #: L₀, the loss of the run's first batch before any step: the scale of the divergence rule
+    initial_loss: Optional[float] = None
+    #: set when training diverged (a non-finite loss or parameter, or the loss exploding past the rule)
     diverged: bool = False
 
 
@@ -249,7 +258,11 @@ def fit(
             theirs is larger (clip_grad_norm); default None, no clipping.
 
     A model ending in Softmax trained with CrossEntropy gets a warning (softmax would be applied twice).
-    A non-finite loss stops training with FloatingPointError naming the epoch and batch.
+    Divergence stops training with FloatingPointError naming the epoch (and batch) and the learning
+    rate: a loss or parameter that is no longer finite, or an epoch whose mean training loss exceeds
+    DIVERGENCE_FACTOR × max(L₀, DIVERGENCE_FLOOR) = 10⁴ × max(L₀, 10⁻³), where L₀ is the loss of the
+    run's first batch before any step (kept in checkpoints, so a resumed run applies the same rule).
+    The check comes before the epoch's callbacks, so a diverged epoch is never checkpointed.
     Ctrl-C stops after the current batch; the model keeps what it learned,
     ``history.interrupted`` is True, and a checkpoint is saved when checkpoint_dir is set.
     """
@@ -358,6 +371,8 @@ def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: Optiona
                     f"the loss became {value} at epoch {epoch}, batch {batch}: training diverged. "
                     f"Try a lower learning rate (lr={optimizer.lr:g} now)."
                 )
+            if state.initial_loss is None:
+                state.initial_loss = value
             model.backward(grad, input_grad=False)
             if clip_norm is not None:
                 clip_grad_norm(model, clip_norm)
@@ -378,6 +393,7 @@ def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: Optiona
             return
         _check_finite_params(model, epoch)
         logs = _running_logs(sums)
+        _check_loss_growth(logs["loss"], state.initial_loss, epoch, optimizer)
         if validation_data is not None:
             x_val, y_val, weight_val = validation_data
             results = evaluate(model, x_val, y_val, loss=loss, metrics=list(chosen_metrics), sample_weight=weight_val)
@@ -406,10 +422,22 @@ def _check_finite_params(model: Any, epoch: int) -> None:
                 )
 
 
+def _check_loss_growth(mean_loss: float, initial_loss: Optional[float], epoch: int, optimizer: Optimizer) -> None:
+    """FloatingPointError when the epoch's mean loss exceeds DIVERGENCE_FACTOR × max(L₀, DIVERGENCE_FLOOR)."""
+    if initial_loss is None:
+        return
+    limit = DIVERGENCE_FACTOR * max(initial_loss, DIVERGENCE_FLOOR)
+    if mean_loss > limit:
+        raise FloatingPointError(
+            f"the mean training loss of epoch {epoch} is {mean_loss:.3g}, more than {DIVERGENCE_FACTOR:g} times "
+            f"the first batch's {initial_loss:.3g}: training diverged. Try a lower learning rate (lr={optimizer.lr:g} now)."
+        )
+
+
 def _report_interrupt(state: LoopState, batches: int, checkpoint_dir: Any) -> None:
     epochs, done = state.run["epochs"], len(state.history.epoch)
     where = f"after batch {state.batches_done}/{batches}" if state.batches_done else "at its end"
-    saved = f" A checkpoint is in {checkpoint_dir}: resume=True continues from here." if checkpoint_dir else ""
+    saved = f" A checkpoint is in {checkpoint_dir} to resume from." if checkpoint_dir else ""
     print(
         f"Training interrupted in epoch {state.epoch}/{epochs} {where}; the model keeps the "
         f"weights learned so far ({done} full epochs recorded).{saved}",

@@ -41,6 +41,9 @@ TRAINING_RUN = textwrap.dedent('''
         os.fsync = fsync
 
     class KillAt(Callback):
+        def on_train_begin(self, logs=None):
+            if os.environ.get("SAY_READY"):  # for a parent that kills this process at a moment of its choosing
+                print("ready", flush=True)
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
         def on_train_batch_end(self, batch, logs=None):
@@ -52,7 +55,8 @@ TRAINING_RUN = textwrap.dedent('''
     model = numnet.Sequential([Flatten(), Dense(784, 32, rng=1), BatchNorm1d(32), ReLU(), Dropout(0.3, rng=2),
                                Dense(32, 10, rng=3)], input_shape=(28, 28))
     optimizer = Adam(0.01)
-    model.fit(x, y, loss=CrossEntropy(), optimizer=optimizer, epochs=4, batch_size=50, seed=7, validation_split=0.1,
+    model.fit(x, y, loss=CrossEntropy(), optimizer=optimizer, epochs=int(os.environ.get("EPOCHS", 4)), batch_size=50, seed=7,
+              validation_split=0.1,
               augment=ImageAugmenter(), verbose=0, checkpoint_dir=checkpoint_dir, resume=True,
               callbacks=[LearningRateScheduler(StepLR(optimizer, 2, 0.5)), EarlyStopping("val_loss", patience=10), KillAt()])
     model.save(final_path)
@@ -222,3 +226,71 @@ def test_crafted_checkpoint_headers_raise_checkpoint_error(tmp_path, key, text, 
     write_tensor_file(checkpoint_path(tmp_path), tensors, header)  # signed, so the header's content is what is refused
     with pytest.raises(CheckpointError, match=message):
         load_checkpoint(tmp_path, model, SGD(0.1))
+
+
+KILL_LOOP_EPOCHS, BATCHES_PER_EPOCH = 12, 18  # 900 training digits in batches of 50
+
+
+def loop_model_and_optimizer():
+    """The network and optimizer of TRAINING_RUN, fresh, to load its checkpoints into."""
+    from numnet.layers import BatchNorm1d, Dropout, Flatten, ReLU
+
+    model = numnet.Sequential([Flatten(), Dense(784, 32, rng=1), BatchNorm1d(32), ReLU(), Dropout(0.3, rng=2),
+                               Dense(32, 10, rng=3)], input_shape=(28, 28))
+    return model, Adam(0.01)
+
+
+@pytest.mark.slow
+def test_random_sigkills_never_leave_an_unloadable_checkpoint_and_the_run_ends_as_an_uninterrupted_one(tmp_path, subprocess_env):
+    """At least 20 SIGKILLs at random moments: after a random batch, inside one of the next two checkpoint
+    writes (its data written, before the rename), or from outside after a random delay, which lands anywhere.
+    After each, the checkpoint must load; resumed again and again, the run must end with the weights of a
+    run never interrupted, bit for bit."""
+    env = {**subprocess_env, "EPOCHS": str(KILL_LOOP_EPOCHS)}
+    straight = run(tmp_path, tmp_path / "straight", tmp_path / "straight.safetensors", env)
+    assert straight.returncode == 0, straight.stderr
+    script, checkpoints, final = tmp_path / "training_run.py", tmp_path / "checkpoints", tmp_path / "final.safetensors"
+    rng = np.random.default_rng(2024)
+    kills, unloadable, epochs_seen, position = [], 0, [], 1  # position: the epoch a resumed run starts
+    for attempt in range(30):
+        remaining = (KILL_LOOP_EPOCHS - position + 1) * BATCHES_PER_EPOCH
+        how = ["batch", "write", "outside"][attempt % 3] if remaining > 2 * BATCHES_PER_EPOCH else "batch"
+        child_env = dict(env)
+        if how == "batch":  # within the next epoch and a half: most kills lose the epoch under way
+            step = int(rng.integers(1, min(remaining, BATCHES_PER_EPOCH * 3 // 2) + 1))
+            epoch, batch = divmod((position - 1) * BATCHES_PER_EPOCH + step - 1, BATCHES_PER_EPOCH)
+            child_env["KILL_AT"] = f"{epoch + 1},{batch + 1}"
+        elif how == "write":
+            child_env["KILL_IN_CHECKPOINT_WRITE"] = str(int(rng.integers(1, 3)))
+        else:
+            child_env["SAY_READY"] = "1"
+        child = subprocess.Popen([sys.executable, str(script), str(checkpoints), str(final)], env=child_env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if how == "outside":
+            assert child.stdout.readline() == "ready\n"
+            try:
+                child.wait(timeout=float(rng.uniform(0, 0.5)))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        _, err = child.communicate(timeout=300)
+        if child.returncode == 0:
+            break  # an outside kill came too late: the run has ended
+        assert child.returncode == -signal.SIGKILL, err
+        kills.append(how)
+        if checkpoint_path(checkpoints).exists():
+            model, optimizer = loop_model_and_optimizer()
+            try:
+                state = load_checkpoint(checkpoints, model, optimizer)
+            except CheckpointError:
+                unloadable += 1
+                continue
+            position = state["epoch"]
+            epochs_seen.append(position)
+    else:
+        done = subprocess.run([sys.executable, str(script), str(checkpoints), str(final)], env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    assert len(kills) >= 20 and set(kills) == {"batch", "write", "outside"}, kills
+    assert unloadable == 0
+    assert epochs_seen == sorted(epochs_seen)  # a kill never loses more than the epoch under way
+    assert_identical(weights(final), weights(tmp_path / "straight.safetensors"))

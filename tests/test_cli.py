@@ -4,6 +4,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -16,11 +17,12 @@ from threadpoolctl import threadpool_limits
 
 import numnet
 from numnet import Sequential
-from numnet.cli import main
+from numnet.cli import _as_options, main
 from numnet.datasets import load_digits_sample, scale
 from numnet.images import load_digit
 from numnet.layers import Dense
 from numnet.losses import CrossEntropy
+from numnet.run_folder import run_folder_lock
 
 PICTURES = ["curves.png", "confusion_matrix.png", "misclassified.png", "first_layer_weights.png"]
 RUN_FILES = ["model.safetensors", "history.csv", "config.json", *PICTURES]
@@ -142,7 +144,8 @@ def test_training_options_and_resume(tmp_path, capsys):
     folder = tmp_path / "run"
     argv = ["train", "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--weight-decay", "1e-4", "--schedule", "step",
             "--early-stopping", "5", "--augment", "--epochs", "3", "--hidden", "32", "--dropout", "0", "--clip-norm", "5", "--quiet"]
-    assert main([*argv, "--resume", str(folder)]) == 0  # a new run folder: starts fresh
+    folder.mkdir()
+    assert main([*argv, "--resume", str(folder)]) == 0  # a folder without a run: starts one there
     first = capsys.readouterr().out
     assert "Resuming" not in first and (folder / "checkpoints" / "checkpoint.safetensors").exists()
     with open(folder / "history.csv") as file:
@@ -290,27 +293,116 @@ def test_user_errors_print_one_line_and_exit_1(trained, tmp_path, capsys):
     cases = [
         (["evaluate", str(tmp_path / "missing.safetensors")], "no such model file"),
         (["summary", str(tmp_path / "notes.txt")], "not a readable safetensors file"),
-        (["predict", model, str(tmp_path / "notes.txt")], "cannot read the image"),
-        (["predict", model, str(tmp_path / "nope.png")], "no such image file"),
+        (["predict", model, str(tmp_path / "notes.txt")], "1 of 1 images could not be read"),
         (["evaluate", str(other)], "does not fit 28x28 images"),
         (["train", "--dataset", "mnist", "--data-dir", str(tmp_path / "notes.txt"), "--quiet"], "cannot create the data folder"),
         (["train", "--momentum", "0.9", "--epochs", "1", "--quiet", "--out", str(tmp_path / "r")], "momentum applies to the sgd and rmsprop optimizers"),
+        (["train", "--resume", str(tmp_path / "nowhere")], f"--resume RUN_DIR: there is no run folder {tmp_path / 'nowhere'} to resume"),
+        (["evaluate", model, "--data-dir", "/nonexistent"], "--data-dir /nonexistent applies to mnist and fashion-mnist"),
+        (["train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")], f"--data-dir {tmp_path} applies to mnist"),
     ]
     for argv, message in cases:
         assert main(argv) == 1, argv
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "r").exists() and not (tmp_path / "nowhere").exists()  # refused before anything was created
 
 
 @pytest.mark.parametrize("argv", [["train", "--epochs", "0"], ["train", "--lr", "-1"], ["train", "--dataset", "cifar"], ["fly"], [],
                                   ["train", "--resume", "a", "--out", "b"], ["train", "--early-stopping", "-1"],
                                   ["train", "--optimizer", "lbfgs"], ["train", "--schedule", "warp"],
-                                  ["train", "--model", "rnn"]])
-def test_usage_errors_exit_2(argv, capsys):
+                                  ["train", "--model", "rnn"], ["train", "--seed", "-1"]])
+def test_usage_errors_exit_2(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 2
     assert "usage: numnet" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no run folder
+
+
+def test_a_bad_seed_names_the_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--seed", "-1"])
+    assert "numnet train: error: argument --seed: expected a non-negative integer, got '-1'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("library, typed", [
+    ("seed must be a non-negative integer. Received: seed=-1", "--seed must be a non-negative integer. Received: --seed -1"),
+    ("resume=True: there is no run folder r to resume", "--resume RUN_DIR: there is no run folder r to resume"),
+    ("put train-images-idx3-ubyte.gz in /d (or pass data_dir= / set NUMNET_DATA)",
+     "put train-images-idx3-ubyte.gz in /d (or pass --data-dir / set NUMNET_DATA)"),
+    ("Try a lower learning rate (lr=1e+06 now).", "Try a lower learning rate (--lr 1e+06 now)."),
+    ("batch_size must be at most the number of samples (7200). Received: batch_size=10000",
+     "--batch-size must be at most the number of samples (7200). Received: --batch-size 10000"),
+    ("model.safetensors: the seed of the model", "model.safetensors: the seed of the model"),  # words alone stay words
+])
+def test_messages_name_the_options_typed(library, typed):
+    assert _as_options(library) == typed
+
+
+def test_predict_answers_every_image_and_exits_1_when_one_failed(trained, tmp_path, capsys):
+    _, (x_test, _) = load_digits_sample()
+    model = str(trained / "model.safetensors")
+    good = [str(digit_picture(tmp_path / f"digit{i}.png", x_test[i])) for i in range(2)]
+    (tmp_path / "notes.png").write_text("not a picture")
+    paths = [good[0], str(tmp_path / "notes.png"), str(tmp_path / "missing.png"), good[1]]
+    assert main(["predict", model, *paths, "--json"]) == 1
+    captured = capsys.readouterr()
+    results = json.loads(captured.out)
+    assert [r["image"] for r in results] == paths
+    assert results[1] == {"image": paths[1], "error": "cannot read the image (not a PNG, JPEG or other format Pillow reads)"}
+    assert results[2] == {"image": paths[2], "error": "no such image file"}
+    assert "prediction" in results[0] and "prediction" in results[3]
+    assert captured.err == "numnet predict: error: 2 of 4 images could not be read\n"
+    assert main(["predict", model, *paths]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and lines[0].startswith(f"{paths[0]}: {results[0]['prediction']}   (")
+    assert lines[1:3] == [f"{paths[1]}: error: {results[1]['error']}", f"{paths[2]}: error: no such image file"]
+
+
+def test_evaluate_json(trained, capsys):
+    assert main(["evaluate", str(trained / "model.safetensors")]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert main(["evaluate", str(trained / "model.safetensors"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == str(trained / "model.safetensors") and report["dataset"] == "digits-sample"
+    assert text[0] == f"Accuracy: {report['accuracy']:.2%}"
+    assert [c["class"] for c in report["classes"]] == [str(d) for d in range(10)]
+    assert text[2].split() == ["0", f"{report['classes'][0]['precision']:.2%}", f"{report['classes'][0]['recall']:.2%}"]
+    confusion = np.array(report["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 2000
+    assert report["accuracy"] == pytest.approx(np.trace(confusion) / 2000, abs=1e-12)
+
+
+def test_summary_json(trained, capsys):
+    assert main(["summary", str(trained / "model.safetensors"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [layer["type"] for layer in summary["layers"]] == ["Flatten", "Dense", "ReLU", "Dropout", "Dense"]
+    assert summary["layers"][1] == {"index": 1, "type": "Dense", "config": {"in_features": 784, "out_features": 64},
+                                    "output_shape": [None, 64], "params": 784 * 64 + 64}
+    assert summary["layers"][3]["config"] == {"p": 0.2} and summary["layers"][4]["output_shape"] == [None, 10]
+    assert summary["total_params"] == 50_890 and summary["input_shape"] == [None, 28, 28] and summary["dtype"] == "float32"
+    assert summary["metadata"]["dataset"] == "digits-sample" and summary["metadata"]["config"]["hidden"] == [64]
+
+
+def test_a_diverging_run_exits_1_with_one_line_and_no_model(tmp_path, capsys):
+    folder = tmp_path / "run"
+    assert main(["train", "--optimizer", "adam", "--lr", "1e6", "--hidden", "16", "--epochs", "2", "--out", str(folder), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("numnet train: error: the mean training loss of epoch 1 is ")
+    assert "training diverged. Try a lower learning rate (--lr 1e+06 now). No model was saved" in err
+    assert f"the run folder {folder} keeps only config.json" in err
+    assert sorted(path.name for path in folder.iterdir()) == ["config.json"]
+
+
+def test_a_second_train_into_a_busy_run_folder_is_refused(tmp_path, capsys):
+    folder = tmp_path / "run"
+    with run_folder_lock(folder):  # as another numnet train would
+        for argv in (["train", "--out", str(folder)], ["train", "--resume", str(folder)]):
+            assert main([*argv, "--quiet", "--epochs", "1", "--hidden", "8"]) == 1
+            assert f"the run folder {folder} is in use by another numnet train (process {os.getpid()})" in capsys.readouterr().err
+        assert sorted(path.name for path in folder.iterdir()) == ["train.lock"]
 
 
 def test_console_script_is_installed():

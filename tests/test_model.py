@@ -1,5 +1,6 @@
 import os
 import signal
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -113,6 +114,36 @@ def test_predict_in_batches_equals_forward():
     x, _ = blobs(100)
     model = mlp()
     np.testing.assert_allclose(model.predict(x, batch_size=7), model.forward(x), rtol=1e-6)
+
+
+def _predict_peak_bytes(model, x):
+    tracemalloc.start()
+    try:
+        model.predict(x)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_predict_memory_does_not_grow_with_depth():
+    # a model padded with hundreds of ReLUs once held every layer's activation for a backward that never came
+    x = np.random.default_rng(0).normal(size=(256, 512)).astype(np.float32)  # one batch of 512 kB
+    shallow = Sequential([Flatten(), *[ReLU() for _ in range(2)], Dense(512, 4, rng=0)])
+    deep = Sequential([Flatten(), *[ReLU() for _ in range(300)], Dense(512, 4, rng=0)])
+    np.testing.assert_array_equal(deep.predict(x), shallow.predict(x))
+    activation = x.nbytes
+    # the same few live activations at any depth (300 kept ones would be 150 MB)
+    assert _predict_peak_bytes(deep, x) < _predict_peak_bytes(shallow, x) + activation
+
+
+def test_predict_keeps_nothing_for_backward_and_forward_still_does():
+    x, y = blobs(16)
+    model = mlp()
+    model.predict(x)
+    with pytest.raises(RuntimeError, match="after an inference pass such as predict"):
+        model.backward(np.ones((16, 3), dtype=np.float32))
+    out = model.forward(x)  # forward keeps what backward needs, in either mode
+    assert model.backward(np.ones_like(out)).shape == x.shape
 
 
 def test_inputs_are_cast_to_the_model_dtype():

@@ -33,14 +33,13 @@ class Activation(Layer):
             )
         self.function = function
         self.derivative = derivative
-        self._X = None
 
     def forward(self, x, training=False):
-        X = self._X = as_array(x, self)
+        X = self._cache = as_array(x, self)
         return self.function(X)  # Y = f(X)
 
     def backward(self, grad_output):
-        X = self._cached(self._X)
+        X = self._cached()
         dY = self._checked_grad(grad_output, X.shape)
         return dY * self.derivative(X)  # dX = dY ⊙ f'(X)
 
@@ -51,12 +50,8 @@ class Activation(Layer):
 class _OutputCachingActivation(Layer):
     """Base for activations whose derivative is cheapest in terms of their output Y."""
 
-    def __init__(self):
-        super().__init__()
-        self._Y = None
-
     def forward(self, x, training=False):
-        Y = self._Y = self._function(as_array(x, self))
+        Y = self._cache = self._function(as_array(x, self))
         return Y
 
 
@@ -70,7 +65,7 @@ class Sigmoid(_OutputCachingActivation):
     _function = staticmethod(functional.sigmoid)
 
     def backward(self, grad_output):
-        Y = self._cached(self._Y)
+        Y = self._cached()
         dY = self._checked_grad(grad_output, Y.shape)
         return dY * Y * (1 - Y)  # dX = dY ⊙ Y ⊙ (1 − Y)
 
@@ -85,7 +80,7 @@ class Tanh(_OutputCachingActivation):
     _function = staticmethod(np.tanh)
 
     def backward(self, grad_output):
-        Y = self._cached(self._Y)
+        Y = self._cached()
         dY = self._checked_grad(grad_output, Y.shape)
         return dY * (1 - Y * Y)  # dX = dY ⊙ (1 − Y²)
 
@@ -99,18 +94,21 @@ class ReLU(Layer):
 
     def __init__(self):
         super().__init__()
-        self._Y = None
         self._zeros = None
 
     def forward(self, x, training=False):
         X = as_array(x, self)
         # 0 as an array of zeros in X's layout (see fastmath.zeros_in_layout_of), kept for the next batch
         zeros = self._zeros = fastmath.zeros_in_layout_of(X, reuse=self._zeros)
-        Y = self._Y = np.maximum(X, zeros)  # Y = max(0, X); Y > 0 exactly where X > 0: Y is all backward needs
+        Y = self._cache = np.maximum(X, zeros)  # Y = max(0, X); Y > 0 exactly where X > 0: Y is all backward needs
         return Y
 
+    def release_cache(self):
+        super().release_cache()
+        self._zeros = None
+
     def backward(self, grad_output):
-        Y = self._cached(self._Y)
+        Y = self._cached()
         dY = self._checked_grad(grad_output, Y.shape)
         return dY * (Y > 0)  # dX = dY ⊙ [Y > 0]
 
@@ -128,16 +126,15 @@ class LeakyReLU(Layer):
     def __init__(self, negative_slope=0.01):
         super().__init__()
         self.negative_slope = number("negative_slope", negative_slope, 0, owner="LeakyReLU")
-        self._positive = None
 
     def forward(self, x, training=False):
         X = as_array(x, self)
         alpha = self.negative_slope
-        positive = self._positive = X > 0
+        positive = self._cache = X > 0
         return np.where(positive, X, alpha * X)  # Y = X if X > 0 else α·X
 
     def backward(self, grad_output):
-        positive = self._cached(self._positive)
+        positive = self._cached()
         dY = self._checked_grad(grad_output, positive.shape)
         alpha = self.negative_slope
         return np.where(positive, dY, alpha * dY)  # dX = dY if X > 0 else α·dY
@@ -160,6 +157,6 @@ class Softmax(_OutputCachingActivation):
     _function = staticmethod(functional.softmax)
 
     def backward(self, grad_output):
-        Y = self._cached(self._Y)
+        Y = self._cached()
         dY = self._checked_grad(grad_output, Y.shape)
         return Y * (dY - (dY * Y).sum(axis=-1, keepdims=True))  # dXᵢ = Yᵢ (dYᵢ − Σⱼ dYⱼ Yⱼ)

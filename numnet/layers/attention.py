@@ -67,7 +67,6 @@ class MultiHeadSelfAttention(Layer):
             "out_proj_bias": np.zeros(self.dim, dtype),
         }
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
-        self._cache = None
 
     def output_shape(self, input_shape):
         if len(input_shape) != 2 or input_shape[1] != self.dim:
@@ -103,7 +102,7 @@ class MultiHeadSelfAttention(Layer):
         return linear(o, self.params["out_proj_weight"], self.params["out_proj_bias"])  # Y = O W_outᵀ + b_out
 
     def backward(self, grad_output):
-        x, q, k, v, a, o = self._cached(self._cache)
+        x, q, k, v, a, o = self._cached()
         grad_output = self._checked_grad(grad_output, x.shape)
         scale = 1 / math.sqrt(self.dim // self.heads)
         d_o, self.grads["out_proj_weight"], self.grads["out_proj_bias"] = linear_grads(grad_output, o, self.params["out_proj_weight"])

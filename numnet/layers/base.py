@@ -17,12 +17,17 @@ class Layer:
     Arrays are batch-first: X has shape (N, ...), one row per sample. ``params`` and ``grads``
     are dicts with the same keys ({"weight": ..., "bias": ...}); layers without parameters
     keep both empty. ``buffers`` holds state that is saved with the model but not trained
-    (BatchNorm's running statistics). ``forward`` caches only what ``backward`` needs.
+    (BatchNorm's running statistics). ``forward`` caches only what ``backward`` needs, in the one
+    attribute ``_cache`` (read back with ``_cached()``), and ``release_cache()`` forgets it: inference
+    passes call it after each layer, so prediction holds no layer's arrays for a backward that never comes.
     """
 
     #: the per-sample input shape this layer requires, or None when any shape is accepted. A None inside a
     #: shape stands for a length known only from the data: an Embedding takes sequences (None,) of any length T.
     input_shape: Optional[tuple] = None
+
+    #: what the last forward kept for backward (an array or a tuple), None when there is nothing to differentiate
+    _cache = None
 
     def __init__(self):
         self.params = {}
@@ -62,14 +67,22 @@ class Layer:
         outside what this layer computes with, such as a negative variance. Called before loading them,
         after their shapes, dtypes and finiteness are checked; most layers accept any finite values."""
 
-    def _cached(self, value):
-        """Return a value saved by forward, or explain that backward came first."""
-        if value is None:
+    def release_cache(self):
+        """Forget what forward kept for backward (and any work buffer kept for the next batch).
+
+        Sequential.predict calls it on each layer right after the layer has run. A backward after it
+        raises the same RuntimeError as a backward before any forward.
+        """
+        self._cache = None
+
+    def _cached(self):
+        """Return what forward saved in ``_cache``, or explain that there is no forward to differentiate."""
+        if self._cache is None:
             raise RuntimeError(
-                f"{self!r}: backward() was called before forward(); "
-                "run forward on a batch first so the layer has something to differentiate"
+                f"{self!r}: backward() was called before forward() (or after an inference pass such as "
+                "predict, which keeps nothing); run forward on a batch first so the layer has something to differentiate"
             )
-        return value
+        return self._cache
 
     def _checked_grad(self, grad_output, shape):
         """grad_output as an array, checked to have the shape of the output it is the gradient of:

@@ -41,7 +41,6 @@ class Conv2D(WeightedLayer):
         self.padding = pair("Conv2D", "padding", padding, minimum=0)
         dtype = float_dtype("Conv2D", dtype)
         self._init_params((self.out_channels, self.in_channels, *self.kernel_size), init, rng, dtype)
-        self._cache = None
 
     def _output_hw(self, height, width):
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
@@ -87,7 +86,7 @@ class Conv2D(WeightedLayer):
         return Y.reshape(self.out_channels, out_h, out_w, n).transpose(3, 0, 1, 2)
 
     def _backward(self, grad_output, input_grad):
-        cols, padded_shape, output_shape = self._cached(self._cache)
+        cols, padded_shape, output_shape = self._cached()
         dY = self._checked_grad(grad_output, output_shape)
         n, _, out_h, out_w = output_shape
         W = self.weight.reshape(self.out_channels, -1)

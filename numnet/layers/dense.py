@@ -47,7 +47,6 @@ class Dense(WeightedLayer):
         # W keeps its (out, in) shape but is laid out column by column (Fortran order), so that Wᵀ is
         # an ordinary row-major array: OpenBLAS multiplies X Wᵀ best without a transposed operand.
         self.params["weight"] = np.asfortranarray(self.params["weight"])
-        self._X = None
 
     @property
     def input_shape(self):
@@ -73,14 +72,14 @@ class Dense(WeightedLayer):
             raise ValueError(
                 f"{self!r}: expected input of shape (N, {self.in_features}), got {X.shape}{hint}"
             )
-        self._X = X
+        self._cache = X
         W, b = self.weight, self.bias
         Y = X.dot(W.T)  # X Wᵀ; ndarray.dot dispatches with less overhead than @ (single-sample latency)
         Y += b[None]  # + b, in place, as a (1, out) row: NumPy's same-rank path (single-sample latency)
         return Y
 
     def _backward(self, grad_output, input_grad):
-        X, W = self._cached(self._X), self.weight
+        X, W = self._cached(), self.weight
         if X.ndim > 2:
             return self._backward_over_leading_axes(X, grad_output, input_grad)
         dY = self._checked_grad(grad_output, (X.shape[0], self.out_features))
@@ -90,7 +89,7 @@ class Dense(WeightedLayer):
 
     def _forward_over_leading_axes(self, X):
         """Y = X Wᵀ + b over the last axis of X (N, ..., in_features): the 2-D product on X viewed as rows."""
-        self._X = X
+        self._cache = X
         Y = X.reshape(-1, self.in_features).dot(self.weight.T) + self.bias
         return Y.reshape(*X.shape[:-1], self.out_features)
 

@@ -22,7 +22,6 @@ class Dropout(Layer):
         super().__init__()
         self.p = number("p", p, 0, 1, high_inclusive=False, owner="Dropout")
         self.rng = initializers.as_generator(rng)
-        self._cache = None
 
     def forward(self, x, training=False):
         X = as_array(x, self)
@@ -36,7 +35,7 @@ class Dropout(Layer):
         return X * scaled_mask  # Y = X ⊙ M / (1 − p)
 
     def backward(self, grad_output):
-        shape, scaled_mask = self._cached(self._cache)
+        shape, scaled_mask = self._cached()
         dY = self._checked_grad(grad_output, shape)
         return dY * scaled_mask  # dX = dY ⊙ M / (1 − p)
 

@@ -54,7 +54,6 @@ class Embedding(Layer):
         weight = initializers.as_generator(rng).standard_normal((self.num_embeddings, self.dim)).astype(dtype)
         self.params = {"weight": weight}
         self.grads = {"weight": np.zeros_like(weight)}
-        self._indices = None
 
     @property
     def weight(self):
@@ -85,11 +84,11 @@ class Embedding(Layer):
         return x.astype(np.intp, copy=False)
 
     def forward(self, x, training=False):
-        self._indices = self._as_indices(x)
-        return self.weight[self._indices]  # Y[n, t] = W[X[n, t]]
+        indices = self._cache = self._as_indices(x)
+        return self.weight[indices]  # Y[n, t] = W[X[n, t]]
 
     def backward(self, grad_output):
-        indices = self._cached(self._indices)
+        indices = self._cached()
         grad_output = self._checked_grad(grad_output, (*indices.shape, self.dim))
         self.grads["weight"] = scatter_add_rows(self.weight.shape, indices, grad_output, np.result_type(self.weight, grad_output))
         return None  # the indices have no gradient
@@ -128,7 +127,6 @@ class PositionalEmbedding(Layer):
         weight = initializers.as_generator(rng).standard_normal((self.max_len, self.dim)).astype(dtype)
         self.params = {"weight": weight}
         self.grads = {"weight": np.zeros_like(weight)}
-        self._shape = None
 
     @property
     def weight(self):
@@ -149,11 +147,11 @@ class PositionalEmbedding(Layer):
             raise ValueError(f"{self!r}: expected input of shape (N, T, {self.dim}), got {x.shape}")
         if x.shape[1] > self.max_len:
             raise ValueError(f"{self!r}: sequences may have at most max_len={self.max_len} positions, got T={x.shape[1]}")
-        self._shape = x.shape
+        self._cache = x.shape
         return x + self.weight[: x.shape[1]]
 
     def backward(self, grad_output):
-        shape = self._cached(self._shape)
+        shape = self._cached()
         grad_output = self._checked_grad(grad_output, shape)
         t = shape[1]
         grad_weight = np.zeros_like(self.weight, dtype=np.result_type(self.weight, grad_output))

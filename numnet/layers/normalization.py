@@ -36,7 +36,6 @@ class BatchNorm1d(Layer):
         self.params = {"weight": np.ones(self.num_features, dtype), "bias": np.zeros(self.num_features, dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.buffers = {"running_mean": np.zeros(self.num_features, dtype), "running_var": np.ones(self.num_features, dtype)}
-        self._cache = None
 
     @property
     def input_shape(self):
@@ -51,9 +50,11 @@ class BatchNorm1d(Layer):
         X = as_array(x, self)
         if X.ndim != 2 or X.shape[1] != self.num_features:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}), got {X.shape}")
-        return self._normalize(X, training)
+        Y, self._cache = self._normalize(X, training)
+        return Y
 
     def _normalize(self, X, training):
+        """Y = γ ⊙ X̂ + β for X (M, C), and what backward needs: (X̂, 1 / √(σ² + ε), training)."""
         if training:
             n = X.shape[0]
             if n < 2:
@@ -66,13 +67,15 @@ class BatchNorm1d(Layer):
             mu, var = self.buffers["running_mean"], self.buffers["running_var"]
         inv_std = 1 / np.sqrt(var + self.eps)  # 1 / √(σ² + ε)
         X_hat = (X - mu) * inv_std
-        self._cache = (X_hat, inv_std, training)
         gamma, beta = self.params["weight"], self.params["bias"]
-        return gamma * X_hat + beta  # Y = γ ⊙ X̂ + β
+        return gamma * X_hat + beta, (X_hat, inv_std, training)  # Y = γ ⊙ X̂ + β
 
     def backward(self, grad_output):
-        X_hat, inv_std, training = self._cached(self._cache)
-        dY = self._checked_grad(grad_output, X_hat.shape)
+        X_hat, inv_std, training = self._cached()
+        return self._normalize_backward(self._checked_grad(grad_output, X_hat.shape), X_hat, inv_std, training)
+
+    def _normalize_backward(self, dY, X_hat, inv_std, training):
+        """dX for dY (M, C) from what _normalize kept; stores dγ and dβ."""
         gamma = self.params["weight"]
         self.grads["weight"] = (dY * X_hat).sum(axis=0)  # dγ = Σₙ dY ⊙ X̂
         self.grads["bias"] = dY.sum(axis=0)  # dβ = Σₙ dY
@@ -105,8 +108,6 @@ class BatchNorm2d(BatchNorm1d):
     Args:     as BatchNorm1d (num_features = C).
     """
 
-    _maps_shape = None  # (N, C, H, W) of the last forward
-
     @property
     def input_shape(self):
         return None
@@ -120,15 +121,17 @@ class BatchNorm2d(BatchNorm1d):
         X = as_array(x, self)
         if X.ndim != 4 or X.shape[1] != self.num_features:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}, H, W), got {X.shape}")
-        n, c, h, w = self._maps_shape = X.shape
+        n, c, h, w = X.shape
         # each pixel of each image is one sample of its channel's distribution
-        Y = self._normalize(X.transpose(0, 2, 3, 1).reshape(-1, c), training)
+        Y, normalized = self._normalize(X.transpose(0, 2, 3, 1).reshape(-1, c), training)
+        self._cache = (X.shape, normalized)
         return Y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
     def backward(self, grad_output):
-        n, c, h, w = shape = self._cached(self._maps_shape)
+        shape, normalized = self._cached()
+        n, c, h, w = shape
         dY = self._checked_grad(grad_output, shape)
-        dX = super().backward(dY.transpose(0, 2, 3, 1).reshape(-1, c))
+        dX = self._normalize_backward(dY.transpose(0, 2, 3, 1).reshape(-1, c), *normalized)
         return dX.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
 
@@ -161,7 +164,6 @@ class LayerNorm(Layer):
         dtype = float_dtype("LayerNorm", dtype)
         self.params = {"weight": np.ones(self.dim, dtype), "bias": np.zeros(self.dim, dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self._cache = None
 
     def output_shape(self, input_shape):
         if input_shape[-1] != self.dim:
@@ -179,7 +181,7 @@ class LayerNorm(Layer):
         return x_hat * self.params["weight"] + self.params["bias"]
 
     def backward(self, grad_output):
-        x_hat, inv_std = self._cached(self._cache)
+        x_hat, inv_std = self._cached()
         grad_output = self._checked_grad(grad_output, x_hat.shape)
         leading = tuple(range(grad_output.ndim - 1))
         self.grads["weight"] = (grad_output * x_hat).sum(axis=leading)

@@ -16,7 +16,6 @@ class _Pool2D(Layer):
         name = type(self).__name__
         self.kernel_size = pair(name, "kernel_size", kernel_size)
         self.stride = self.kernel_size if stride is None else pair(name, "stride", stride)
-        self._cache = None
 
     def output_shape(self, input_shape):
         if len(input_shape) != 3:
@@ -68,7 +67,7 @@ class MaxPool2D(_Pool2D):
         return Y
 
     def backward(self, grad_output):
-        X, winner = self._cached(self._cache)
+        X, winner = self._cached()
         dY = self._checked_grad(grad_output, winner.shape)
         dX = fastmath.zeros_in_layout_of(X, dY.dtype)
         for offset, (_, rows, columns) in enumerate(kernel_offsets(self.kernel_size, self.stride, *winner.shape[2:])):
@@ -95,7 +94,7 @@ class AvgPool2D(_Pool2D):
         return total / X.dtype.type(np.prod(self.kernel_size))  # Y = total / (kh·kw)
 
     def backward(self, grad_output):
-        X = self._cached(self._cache)
+        X = self._cached()
         dY = self._checked_grad(grad_output, (*X.shape[:2], *self._output_hw(*X.shape[2:])))
         share = dY / dY.dtype.type(np.prod(self.kernel_size))  # dY / (kh·kw)
         dX = fastmath.zeros_in_layout_of(X, dY.dtype)

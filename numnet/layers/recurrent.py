@@ -56,7 +56,6 @@ class _Recurrent(Layer):
         shapes = {"weight_ih": (rows, self.input_size), "weight_hh": (rows, self.hidden_size), "bias_ih": (rows,), "bias_hh": (rows,)}
         self.params = {key: generator.uniform(-k, k, size=shape).astype(dtype) for key, shape in shapes.items()}
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
-        self._cache = None
         #: after forward: the state after the last step (LSTM: the pair (h_T, c_T)); not differentiated
         self.final_state = None
         #: after backward: dL/d(initial state), the gradient of the state the first step started from
@@ -190,7 +189,7 @@ class RNN(_Recurrent):
         return self._outputs(h)
 
     def backward(self, grad_output):
-        x, h = self._cached(self._cache)
+        x, h = self._cached()
         steps, batch = x.shape[:2]
         d_y = self._step_grads(grad_output, steps, batch)
         w_hh = self.params["weight_hh"]
@@ -268,7 +267,7 @@ class LSTM(_Recurrent):
         return self._outputs(h)
 
     def backward(self, grad_output):
-        x, h, c, gates, tanh_c = self._cached(self._cache)
+        x, h, c, gates, tanh_c = self._cached()
         steps, batch = x.shape[:2]
         hidden = self.hidden_size
         d_y = self._step_grads(grad_output, steps, batch)
@@ -347,7 +346,7 @@ class GRU(_Recurrent):
         return self._outputs(h)
 
     def backward(self, grad_output):
-        x, h, r, z, n, gh_n = self._cached(self._cache)
+        x, h, r, z, n, gh_n = self._cached()
         steps, batch = x.shape[:2]
         d_y = self._step_grads(grad_output, steps, batch)
         w_hh = self.params["weight_hh"]

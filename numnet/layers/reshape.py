@@ -17,10 +17,6 @@ class Flatten(Layer):
     Shapes:   X (N, d₁, d₂, ...) -> Y (N, d₁·d₂·...).
     """
 
-    def __init__(self):
-        super().__init__()
-        self._X = None
-
     def output_shape(self, input_shape):
         if None in input_shape:
             raise ValueError(
@@ -30,11 +26,11 @@ class Flatten(Layer):
         return (int(np.prod(input_shape)),)
 
     def forward(self, x, training=False):
-        X = self._X = as_array(x, self)
+        X = self._cache = as_array(x, self)
         return X.reshape(X.shape[0], -1)  # Y = X reshaped to (N, D)
 
     def backward(self, grad_output):
-        X = self._cached(self._X)
+        X = self._cached()
         dY = self._checked_grad(grad_output, (X.shape[0], math.prod(X.shape[1:])))
         # dX = dY reshaped back, in X's memory layout (a conv layer's maps are batch-innermost)
         return fastmath.as_layout_of(dY.reshape(X.shape), X)

@@ -88,7 +88,6 @@ class Residual(Layer):
         self.params = FlatView(self.layers, "params")
         self.grads = FlatView(self.layers, "grads")
         self.buffers = FlatView(self.layers, "buffers")
-        self._shape = None
 
     def output_shape(self, input_shape):
         shape = tuple(input_shape)
@@ -105,11 +104,16 @@ class Residual(Layer):
             y = layer.forward(y, training=training)
         if y.shape != x.shape:
             raise ValueError(f"{self!r}: its layers turn input of shape {x.shape} into {y.shape}; a residual block must keep the shape")
-        self._shape = x.shape
+        self._cache = x.shape
         return x + y  # Y = X + f(X)
 
+    def release_cache(self):
+        super().release_cache()
+        for layer in self.layers:
+            layer.release_cache()
+
     def backward(self, grad_output):
-        grad_output = self._checked_grad(grad_output, self._cached(self._shape))
+        grad_output = self._checked_grad(grad_output, self._cached())
         grad = grad_output
         for layer in reversed(self.layers):
             grad = layer.backward(grad)

@@ -116,6 +116,19 @@ def test_backward_before_forward_fails_clearly(case):
         layer.backward(np.ones((2, *layer.output_shape(shape)), dtype=np.float32))
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_release_cache_leaves_nothing_to_differentiate(case, training):
+    # every layer keeps its backward cache in the one place release_cache() empties: a layer that kept
+    # it elsewhere would still run backward here (and would hold its arrays through a whole predict)
+    make, shape = case
+    layer = make(np.float64)
+    y = layer.forward(np.random.default_rng(0).normal(size=(5, *shape)), training=training)
+    layer.release_cache()
+    with pytest.raises(RuntimeError, match="backward\\(\\) was called before forward\\(\\) \\(or after an inference pass"):
+        layer.backward(np.ones(y.shape))
+    assert layer.forward(np.ones((2, *shape))).shape == (2, *layer.output_shape(shape))  # usable again
+
+
 def test_rejects_non_numeric_input(case):
     layer = case[0](np.float32)
     with pytest.raises(TypeError, match="expected an array of numbers"):

@@ -153,6 +153,16 @@ def test_dense_before_relu_inside_a_block_starts_he_normal():
     assert block.layers[0].weight.std() == pytest.approx(np.sqrt(2 / 400), rel=0.02)
 
 
+def test_release_cache_releases_the_inner_layers_too():
+    inner = [LayerNorm(6, dtype=np.float64), Dense(6, 6, rng=0, dtype=np.float64)]
+    block = Residual(inner)
+    block.forward(np.random.default_rng(0).normal(size=(2, 3, 6)))
+    block.release_cache()
+    for layer in inner:
+        with pytest.raises(RuntimeError, match="before forward"):
+            layer.backward(np.ones((2, 3, 6)))
+
+
 def test_shapes_config_and_repr():
     block = attention_block(8, 2, True)
     assert block.output_shape((5, 8)) == (5, 8)
