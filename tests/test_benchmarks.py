@@ -72,3 +72,12 @@ def test_ratios_show_how_far_single_epochs_moved():
     assert ratio_range([1.0, 3.0, 2.0], [2.0, 2.0, 2.0]) == (0.5, 1.5)
     assert _with_range(0.66, [1.3, 1.4, 1.2], [2.0, 2.0, 2.0], bold=True) == "**0.66** (0.60–0.70)"
     assert _with_range(1.5, [1.0], [0.7]) == "1.50"  # one timed epoch: no range to show
+
+
+def test_file_benchmark_runs_end_to_end():
+    from benchmarks.files import main
+
+    lines = main(["--layers", "10", "--idx-mib", "1", "--bomb-mib", "16"])
+    assert lines[0].startswith("numnet.load, 10 layers (") and " s" in lines[0]
+    assert "read_idx, 1 MiB of int32" in lines[1] and "read_idx, 1 MiB of int32" in lines[2]
+    assert "gzip claiming 281 TB: refused in" in lines[3]
