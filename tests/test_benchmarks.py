@@ -108,3 +108,12 @@ def test_sequence_benchmark_arguments_are_checked(capsys):
     with pytest.raises(SystemExit):
         main(["--rounds", "0"])
     assert "--rounds must be at least 1. Received: 0" in capsys.readouterr().err
+
+
+def test_file_benchmark_runs_end_to_end():
+    from benchmarks.files import main
+
+    lines = main(["--layers", "10", "--idx-mib", "1", "--bomb-mib", "16"])
+    assert lines[0].startswith("numnet.load, 10 layers (") and " s" in lines[0]
+    assert "read_idx, 1 MiB of int32" in lines[1] and "read_idx, 1 MiB of int32" in lines[2]
+    assert "gzip claiming 281 TB: refused in" in lines[3]
