@@ -30,6 +30,10 @@ def model_vocabulary(model):
     return Vocabulary(symbols[1:])
 
 
+#: the longest word ``sample`` writes, boundary token included
+MAX_LEN = 1024
+
+
 def sample(model, count=20, *, temperature=1.0, rng=None, vocabulary=None, max_len=None):
     """``count`` new words drawn from a character-level model.
 
@@ -53,7 +57,8 @@ def sample(model, count=20, *, temperature=1.0, rng=None, vocabulary=None, max_l
     temperature = validation.number("temperature", temperature, 0, low_inclusive=False, owner="sample")
     vocabulary = model_vocabulary(model) if vocabulary is None else vocabulary
     max_len = model.metadata.get("max_len") if max_len is None else max_len
-    max_len = validation.number("max_len", max_len, 2, integer=True, owner="sample")
+    # bounded: a model file's metadata may claim any length, and each character costs a forward pass
+    max_len = validation.number("max_len", max_len, 2, MAX_LEN, integer=True, owner="sample")
     generator = np.random.default_rng(rng)
     words = np.full((count, 1), vocabulary.boundary, dtype=np.int64)
     ended = np.zeros(count, dtype=bool)

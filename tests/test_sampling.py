@@ -57,6 +57,12 @@ def test_words_that_never_end_stop_at_max_len():
     assert sample(bigram_as_model(probabilities), 2, rng=0, max_len=3) == ["aa"] * 2
 
 
+def test_a_model_file_cannot_claim_an_endless_word():
+    probabilities = np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])  # never the boundary
+    with pytest.raises(ValueError, match=r"sample: max_len must be an integer in the range \[2, 1024\]. Received: max_len=10"):
+        sample(bigram_as_model(probabilities, max_len=10**40), 1, rng=0)
+
+
 def test_vocabulary_comes_from_the_metadata():
     model = bigram_as_model(np.full((4, 4), 0.25), characters="xyz")
     assert model_vocabulary(model) == Vocabulary("xyz")
