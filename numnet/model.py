@@ -52,8 +52,8 @@ class Sequential:
         self.training = False
         #: set by a callback to end fit after the current batch or epoch
         self.stop_training = False
-        #: (number of layers, last layer, input_shape, its output shape) as of the last add
-        self._shape_after: Tuple[int, Optional[Layer], Optional[Tuple[int, ...]], Optional[Tuple[int, ...]]] = (0, None, input_shape, input_shape)
+        #: (number of layers, last layer, input_shape, their output shape) as of the last add
+        self._shape_after: Tuple[int, Any, Any, Any] = (0, None, input_shape, input_shape)
         for layer in layers:
             self.add(layer)
 
@@ -78,10 +78,9 @@ class Sequential:
         """The per-sample output shape of the layers so far, None when unknown. Kept from the last add, so
         that adding n layers checks n shapes, not n²/2; computed afresh if the layers were changed since."""
         length, last, input_shape, shape = self._shape_after
-        if length == len(self.layers) and input_shape == self.input_shape and (not self.layers or last is self.layers[-1]):
+        if (length, input_shape) == (len(self.layers), self.input_shape) and (not self.layers or last is self.layers[-1]):
             return shape
-        shapes = self.output_shapes()
-        return shapes[-1] if shapes else self.input_shape
+        return ([self.input_shape] + self.output_shapes())[-1]
 
     def train(self) -> Sequential:
         """Training mode for forward(): Dropout drops, BatchNorm uses batch statistics."""
@@ -210,14 +209,10 @@ class Sequential:
             shown = "(N, " + ", ".join(map(str, shape)) + ")" if shape is not None else "?"
             rows.append((str(i), repr(layer), shown, f"{sum(p.size for p in layer.params.values()):,}"))
         widths = [max(len(row[c]) for row in rows) for c in range(4)]
+        lines = ["  ".join(cell.rjust(w) if c in (0, 3) else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths)))
+                 for row in rows]
         rule = "-" * (sum(widths) + 6)
-        text = [rule]
-        for n, row in enumerate(rows):
-            text.append("  ".join(cell.rjust(w) if c in (0, 3) else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))))
-            if n == 0:
-                text.append(rule)
-        text += [rule, f"Total params: {self.count_params():,}  ({self.dtype})"]
-        for line in text:
+        for line in (rule, lines[0], rule, *lines[1:], rule, f"Total params: {self.count_params():,}  ({self.dtype})"):
             print_fn(line)
 
     def __repr__(self) -> str:
