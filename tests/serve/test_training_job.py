@@ -1,7 +1,7 @@
 import pytest
 
 from numnet.runs import TrainConfig
-from numnet.serve.training_job import TrainingJob
+from numnet.serve.training_job import TrainingJob, _progress
 
 
 def test_trains_a_run_folder_in_the_background(tmp_path):
@@ -16,6 +16,10 @@ def test_trains_a_run_folder_in_the_background(tmp_path):
     done = job.status()
     assert done["state"] == "done" and done["epochs_done"] == 2 and 0 < done["test_accuracy"] <= 1
     assert (tmp_path / "runs" / done["run"] / "model.safetensors").is_file()
+    # while training, progress is read from the checkpoint written after every epoch: the last one says 2 epochs
+    epochs, history = _progress(tmp_path / "runs" / done["run"])
+    assert epochs == 2 and len(history["loss"]) == 2 and len(history["val_accuracy"]) == 2
+    assert _progress(tmp_path) == (0, {})
 
 
 def test_a_failure_is_reported(tmp_path):
