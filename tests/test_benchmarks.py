@@ -9,6 +9,7 @@ import pytest
 FASHION = "/usr/share/datasets/fashion-mnist"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="the benchmarks compare with PyTorch")
 @pytest.mark.skipif(not os.path.isdir(FASHION), reason="the benchmarks use Debian's dataset-fashion-mnist")
 def test_benchmark_suite_writes_its_report(tmp_path):

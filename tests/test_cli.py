@@ -120,6 +120,7 @@ def test_default_train_reaches_the_readme_accuracy(tmp_path, subprocess_env):
     assert model.count_params() == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10
 
 
+@pytest.mark.slow
 def test_augmented_cosine_run_warms_up_then_anneals(tmp_path, capsys):
     # the README's augmented recipe on a small network and 4 epochs: the learning rate warms up over
     # 2 epochs (lr/3, 2 lr/3), reaches lr, then follows the cosine, (1 + cos(π/2)) / 2 · lr = lr/2
@@ -181,6 +182,7 @@ def check_cnn_run(folder, capsys, epochs):
     return accuracy, result["prediction"] == str(y_test[3])
 
 
+@pytest.mark.slow
 def test_cnn_one_epoch_run_shows_filters_and_feature_maps(tmp_path, capsys):
     assert main(["train", "--model", "cnn", "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 0
     accuracy, _ = check_cnn_run(tmp_path, capsys, epochs=1)

@@ -171,6 +171,7 @@ def run_mnist_cnn_example(capsys, **kwargs):
     return results
 
 
+@pytest.mark.slow
 def test_mnist_cnn_example_trains_one_epoch(capsys):
     results = run_mnist_cnn_example(capsys, epochs=1)
     assert results["accuracy"] > 0.90  # one epoch reaches about 94.5 %

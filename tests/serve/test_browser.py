@@ -60,7 +60,7 @@ def png(digit, path):
 
 def test_drawn_digits_are_read_as_numnet_predict_reads_them(server, page, model_path, tmp_path):
     _, (x_test, _) = load_digits_sample()
-    digits = x_test[:10]
+    digits = x_test[:20]  # the required rate, 9 in 10, over 20 digits: one hard digit does not decide it
     expected = [r["prediction"] for r in predict_images(load_model(model_path), [png(d, tmp_path / f"{i}.png") for i, d in enumerate(digits)])]
     page.goto(server.url)
     page.get_by_test_id("layer-0").wait_for()
@@ -72,7 +72,7 @@ def test_drawn_digits_are_read_as_numnet_predict_reads_them(server, page, model_
         wait_until_shown(page)
         assert page.get_by_test_id("prediction").inner_text() == ""
     agree = sum(a == b for a, b in zip(shown, expected))
-    assert agree >= 9, f"page {shown} against numnet predict {expected}"
+    assert agree >= 18, f"page {shown} against numnet predict {expected}"
 
 
 def handwritten_two():
