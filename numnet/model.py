@@ -39,11 +39,12 @@ class Sequential:
             raise TypeError(f"Sequential expects a list of layers. Received: {type(layers).__name__}")
         if input_shape is not None:
             try:
-                input_shape = tuple(validation.positive_int("input_shape", d) for d in input_shape)
+                checked = tuple(validation.positive_int("input_shape", d) for d in input_shape)
             except (TypeError, ValueError):
-                raise ValueError(f"input_shape must be a tuple of positive integers. Received: {input_shape!r}") from None
-            if not input_shape:
+                checked = ()
+            if not checked:
                 raise ValueError(f"input_shape must be a tuple of positive integers. Received: {input_shape!r}")
+            input_shape = checked
         self.input_shape: Optional[Tuple[int, ...]] = input_shape
         self.layers: List[Layer] = []
         #: JSON-able facts saved with the model (what it was trained on, class names, ...)
@@ -92,8 +93,6 @@ class Sequential:
         self.training = False
         return self
 
-    # -- shapes, dtype, tensors -------------------------------------------------------------------
-
     def output_shapes(self) -> List[Optional[Tuple[int, ...]]]:
         """Per-sample output shape of each layer, None where it cannot be known before data arrives."""
         shapes, shape = [], self.input_shape
@@ -140,19 +139,15 @@ class Sequential:
         """Copy arrays from get_weights() back into the layers (in place)."""
         self.load_state_dict(weights)
 
-    # -- the two passes ---------------------------------------------------------------------------
-
     def forward(self, x: np.ndarray, training: Optional[bool] = None) -> np.ndarray:
-        """Run the layers in order; ``training`` defaults to the mode set by train()/eval().
-        Each layer keeps what its backward needs, so backward() may follow (predict keeps nothing)."""
+        """Run the layers in order (each keeps what its backward needs); ``training`` defaults to train()/eval()'s mode."""
         training = self.training if training is None else training
         for layer in self.layers:
             x = layer.forward(x, training=training)
         return x
 
     def _infer(self, x: np.ndarray) -> np.ndarray:
-        """forward(x, training=False) that releases each layer's cache as soon as the layer has run:
-        only the current activation is alive, so memory does not grow with depth."""
+        """forward(x, training=False), releasing each layer's cache once it ran: memory does not grow with depth."""
         for layer in self.layers:
             x = layer.forward(x, training=False)
             layer.release_cache()
@@ -176,13 +171,8 @@ class Sequential:
         return trace_passes(self, x, y, loss=loss)
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
-        """Outputs for x, computed in batches in inference mode (no dropout). Keeps nothing for a
-        backward pass: each layer's cache is released right after it ran (a backward after predict
-        raises RuntimeError), so memory is that of one activation, whatever the depth.
-
-        A classifier trained with CrossEntropy outputs logits; numnet.functional.softmax(model.predict(x))
-        turns them into probabilities (each row sums to 1).
-        """
+        """Outputs for x, in batches, in inference mode, keeping nothing for backward (see _infer). A
+        CrossEntropy classifier outputs logits: numnet.functional.softmax(model.predict(x)) gives probabilities."""
         x = validation.as_batch(x, self.dtype, self.input_shape)
         batch_size = validation.positive_int("batch_size", batch_size)
         if len(x) == 0:
@@ -191,13 +181,9 @@ class Sequential:
             return self._infer(x)
         return np.concatenate([self._infer(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
-    # -- files ------------------------------------------------------------------------------------
-
     def save(self, path: str | Path, metadata: Optional[Mapping[str, Any]] = None) -> None:
         """Save to a safetensors model file (atomically); reload with numnet.load(path)."""
         write_model_file(path, self.layers, self.state_dict(), self.input_shape, self.metadata if metadata is None else metadata)
-
-    # -- description ------------------------------------------------------------------------------
 
     def count_params(self) -> int:
         return sum(p.size for layer in self.layers for p in layer.params.values())
