@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Dict, Optional, Tuple, Union, cast
+from typing import Any, Dict, MutableMapping, Optional, Tuple, Union, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -34,9 +34,10 @@ class Layer:
     _cache: Any = None
 
     def __init__(self) -> None:
-        self.params: Dict[str, np.ndarray] = {}
-        self.grads: Dict[str, np.ndarray] = {}
-        self.buffers: Dict[str, np.ndarray] = {}
+        # MutableMapping, not Dict: a Residual block's are views of its inner layers' dicts
+        self.params: MutableMapping[str, np.ndarray] = {}
+        self.grads: MutableMapping[str, np.ndarray] = {}
+        self.buffers: MutableMapping[str, np.ndarray] = {}
 
     def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define forward(x, training=False)")
