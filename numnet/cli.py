@@ -1,10 +1,13 @@
 """The `numnet` command: parses arguments and calls numnet.runs. Nothing else lives here."""
 
+from __future__ import annotations
+
 import argparse
 import dataclasses
 import json
 import re
 import sys
+from typing import Optional, Sequence
 
 from .explain import EXAMPLES, explain_model_file
 from .model import load
@@ -46,7 +49,7 @@ DIGIT_OPTIONS = ("hidden", "activation", "dropout", "optimizer", "momentum", "we
                  "augment", "data_dir", "diagnose")
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(prog="numnet", description="Neural networks from scratch on NumPy: train and use a digit "
                                                                 "recognizer, and a model that writes names.")
@@ -307,7 +310,7 @@ def _as_options(message):
     return message
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the console script; returns the exit status (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -85,8 +85,7 @@ def gradcheck(target: Any, x: ArrayLike, y: Optional[ArrayLike] = None, *, loss:
         if y is None:
             raise ValueError("gradcheck: checking a loss needs the targets y")
         result = GradcheckResult()
-        analytic = target.gradient(y, x)
-        result.errors["input"] = _relative_error(analytic, _numeric_gradient(lambda: target(y, x), x, eps))
+        result.errors["input"] = _relative_error(target.gradient(y, x), _numeric_gradient(lambda: target(y, x), x, eps))
         return result
 
     if isinstance(target, Layer):
@@ -117,7 +116,7 @@ def gradcheck(target: Any, x: ArrayLike, y: Optional[ArrayLike] = None, *, loss:
             return float(np.sum(forward(x) * weights))
 
     else:
-        upstream = loss.gradient(y, out)
+        upstream = loss.gradient(cast(ArrayLike, y), out)  # y is not None: checked above with the loss
 
         def scalar():
             return loss(y, forward(x))

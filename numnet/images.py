@@ -7,12 +7,17 @@ it finds the background from the border, inverts a light background, removes pap
 to the ink, fits it into 20×20 and centres it by mass.
 """
 
+from __future__ import annotations
+
 import io
+import os
 import re
 import warnings
 from pathlib import Path
+from typing import Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: intensity (0..1, after normalising) below which a pixel counts as background, not ink
 INK_THRESHOLD = 0.25
@@ -23,7 +28,7 @@ MAX_PIXELS = 50_000_000
 MIN_SIDE = 2
 
 
-def load_image(path, max_pixels=MAX_PIXELS):
+def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read any image Pillow understands (PNG, JPEG, ...) as a 2-D float32 array in [0, 1].
 
     Raises ValueError, naming the file, when it is missing, not an image Pillow reads, damaged, smaller
@@ -38,7 +43,7 @@ def load_image(path, max_pixels=MAX_PIXELS):
     return _read_grayscale(path, str(path), max_pixels)
 
 
-def decode_image(data, source="image", max_pixels=MAX_PIXELS):
+def decode_image(data: Union[bytes, bytearray, memoryview], source: str = "image", max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """``load_image`` for an encoded image held in memory (the bytes of a PNG, JPEG, ... file)."""
     return _read_grayscale(io.BytesIO(bytes(data)), source, max_pixels)
 
@@ -87,7 +92,7 @@ def _read_grayscale(file, source, max_pixels=MAX_PIXELS):
     return pixels
 
 
-def prepare_digit(gray, source="image"):
+def prepare_digit(gray: ArrayLike, source: str = "image") -> np.ndarray:
     """Turn a 2-D grayscale array (any size, any polarity, values in [0, 1]) into a (28, 28) float32 MNIST-style digit.
 
     Raises ValueError when the picture holds no ink (blank or uniform).
@@ -131,11 +136,11 @@ def prepare_digit(gray, source="image"):
     return digit
 
 
-def load_digit(path, max_pixels=MAX_PIXELS):
+def load_digit(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """``prepare_digit(load_image(path))``: a file on disk to a (28, 28) float32 digit in [0, 1]."""
     return prepare_digit(load_image(path, max_pixels), source=str(path))
 
 
-def decode_digit(data, source="image", max_pixels=MAX_PIXELS):
+def decode_digit(data: Union[bytes, bytearray, memoryview], source: str = "image", max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """``prepare_digit(decode_image(data))``: the bytes of an image file to a (28, 28) float32 digit in [0, 1]."""
     return prepare_digit(decode_image(data, source, max_pixels), source=source)

@@ -17,9 +17,13 @@ of zero sample weights) there is nothing to learn from: the mean is 0 and its gr
 gives nan).
 """
 
+from __future__ import annotations
+
 import numbers
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import fastmath, validation
 from .functional import sigmoid
@@ -37,16 +41,16 @@ class Loss:
         reduction: "mean" (default), "sum" or "none" (see the module docstring).
     """
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, reduction: str = "mean") -> None:
         self.reduction = validation.one_of("reduction", reduction, REDUCTIONS, owner=type(self).__name__)
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> Any:
         return self.value_and_gradient(y_true, y_pred, sample_weight)[0]
 
-    def gradient(self, y_true, y_pred, sample_weight=None):
+    def gradient(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> np.ndarray:
         return self.value_and_gradient(y_true, y_pred, sample_weight)[1]
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight=None):
+    def value_and_gradient(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> Tuple[Any, np.ndarray]:
         """Both at once, checking the inputs once (what a training step needs). The value is a float,
         or for reduction="none" an array of the terms."""
         y_true, y_pred = self._check(y_true, y_pred)
@@ -55,12 +59,12 @@ class Loss:
             weights = _times(weights, self._check_sample_weight(sample_weight, y_pred), terms.shape)
         if weights is None and self.reduction == "mean":  # the plain batch mean: L = Σ ℓ / M, dL/dŷ = dℓ/dŷ / M
             d_terms /= terms.size
-            value = float(terms.sum()) / terms.size
+            value: Union[float, np.ndarray] = float(terms.sum()) / terms.size
         else:
             value, d_terms = self._reduce(terms, d_terms, weights)
         return value, d_terms if d_terms.dtype == y_pred.dtype else d_terms.astype(y_pred.dtype)
 
-    def _reduce(self, terms, d_terms, weights):
+    def _reduce(self, terms: np.ndarray, d_terms: np.ndarray, weights: Optional[np.ndarray]) -> Tuple[Union[float, np.ndarray], np.ndarray]:
         """The other reductions of the module docstring; d_terms is scaled in place (the loss's own array)."""
         if weights is None:
             return (float(terms.sum()) if self.reduction == "sum" else terms), d_terms
@@ -77,7 +81,11 @@ class Loss:
         d_terms /= total
         return float(weighted.sum() / total), d_terms
 
-    def _check(self, y_true, y_pred):
+    def _terms(self, y_true: np.ndarray, y_pred: np.ndarray) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+        """(ℓ, dℓ/dŷ, ω) for checked arrays: the terms, their derivative by y_pred, their weights (None: all 1)."""
+        raise NotImplementedError(f"{type(self).__name__} must define _terms(y_true, y_pred)")
+
+    def _check(self, y_true: ArrayLike, y_pred: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
         y_pred = np.asarray(y_pred)
         if y_pred.dtype.kind != "f":
             y_pred = y_pred.astype(np.float64)
@@ -94,18 +102,18 @@ class Loss:
             )
         return y_true.astype(y_pred.dtype, copy=False), y_pred
 
-    def _check_sample_weight(self, sample_weight, y_pred):
+    def _check_sample_weight(self, sample_weight: ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         """sample_weight as one finite, non-negative weight per sample, in y_pred's dtype."""
         return validation.sample_weights(sample_weight, len(y_pred), owner=repr(self)).astype(y_pred.dtype, copy=False)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self._options()})"
 
-    def _options(self):
+    def _options(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
 
-def _times(weights, sample_weight, shape):
+def _times(weights: Optional[np.ndarray], sample_weight: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     """The terms' weights (of ``shape``) times each sample's weight, repeated over a sample's terms."""
     sample_weight = np.broadcast_to(sample_weight.reshape(shape[:1] + (1,) * (len(shape) - 1)), shape)
     return sample_weight if weights is None else weights * sample_weight
@@ -122,7 +130,7 @@ class MSE(Loss):
         reduction: "mean" (default), "sum" or "none" (the (N, outputs) squared errors).
     """
 
-    def _terms(self, y_true, y_pred):
+    def _terms(self, y_true: np.ndarray, y_pred: np.ndarray) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
         error = y_pred - y_true
         return error**2, 2 * error, None
 
@@ -144,11 +152,11 @@ class BinaryCrossEntropy(Loss):
     BCELoss does, so a saturated sigmoid gives a large finite loss instead of inf.
     """
 
-    def __init__(self, from_logits=False, reduction="mean"):
+    def __init__(self, from_logits: bool = False, reduction: str = "mean") -> None:
         self.from_logits = validation.boolean("from_logits", from_logits, owner="BinaryCrossEntropy")
         super().__init__(reduction)
 
-    def _check(self, y_true, y_pred):
+    def _check(self, y_true: ArrayLike, y_pred: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
         y_true, y_pred = super()._check(y_true, y_pred)
         if np.any((y_true < 0) | (y_true > 1)):
             raise ValueError(f"{self!r}: targets must lie in [0, 1], got values from {y_true.min()} to {y_true.max()}")
@@ -159,7 +167,7 @@ class BinaryCrossEntropy(Loss):
             )
         return y_true, y_pred
 
-    def _terms(self, y_true, y_pred):
+    def _terms(self, y_true: np.ndarray, y_pred: np.ndarray) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
         if self.from_logits:
             # log(1 + e^z) − y z, written so that exp never overflows
             z = y_pred
@@ -172,7 +180,7 @@ class BinaryCrossEntropy(Loss):
         terms = -(y_true * log_p + (1 - y_true) * log_1mp)
         return terms, (p - y_true) / np.maximum(p * (1 - p), 1e-12), None
 
-    def _options(self):
+    def _options(self) -> str:
         reduction = super()._options()
         return f"from_logits={self.from_logits}" + (f", {reduction}" if reduction else "")
 
@@ -202,7 +210,7 @@ class CrossEntropy(Loss):
     them unchanged and keeps exp from overflowing.
     """
 
-    def __init__(self, class_weight=None, ignore_index=None, reduction="mean"):
+    def __init__(self, class_weight: Optional[ArrayLike] = None, ignore_index: Optional[int] = None, reduction: str = "mean") -> None:
         if class_weight is not None:
             weights = np.asarray(class_weight)
             if weights.ndim != 1 or weights.size == 0 or weights.dtype.kind not in "fiu":
@@ -217,7 +225,7 @@ class CrossEntropy(Loss):
         self.ignore_index = None if ignore_index is None else int(ignore_index)
         super().__init__(reduction)
 
-    def _check(self, y_true, y_pred):
+    def _check(self, y_true: ArrayLike, y_pred: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
         y_pred = np.asarray(y_pred)
         if y_pred.dtype.kind != "f":
             y_pred = y_pred.astype(np.float64)
@@ -253,7 +261,7 @@ class CrossEntropy(Loss):
             )
         return y_true.astype(y_pred.dtype, copy=False), y_pred
 
-    def _terms(self, y, z):
+    def _terms(self, y: np.ndarray, z: np.ndarray) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
         labels = y.ndim < z.ndim
         if z.ndim > 2:  # (N, T, C) logits: the terms of the (N·T, C) rows, reshaped back to (N, T)
             rows = z.reshape(-1, z.shape[-1])
@@ -270,7 +278,7 @@ class CrossEntropy(Loss):
         terms, dz = self._row_terms(y, z)
         return terms, dz, weights
 
-    def _row_terms(self, y, z):
+    def _row_terms(self, y: np.ndarray, z: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """ℓₙ and dℓₙ/dzₙ for rows z (N, C) and labels (N,) or probability rows (N, C)."""
         # z − max z: ℓ and softmax(z) are unchanged, exp cannot overflow; in C order, for the flat indices below
         z = np.subtract(z, fastmath.row_max(z)[:, None], order="C")
@@ -289,7 +297,7 @@ class CrossEntropy(Loss):
             return -(y * (z - np.log(total)[:, None])).sum(axis=1), fastmath.row_sums(y)[:, None] * softmax - y
         return -(y * (z - np.log(total)[:, None])).sum(axis=1), softmax - y  # −Σ y log softmax(z)
 
-    def _options(self):
+    def _options(self) -> str:
         options = []
         if self.class_weight is not None:
             options.append(f"class_weight={self.class_weight.tolist()}")

@@ -6,7 +6,7 @@ The training loop is numnet.training; ``fit`` and ``evaluate`` are its functions
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, cast
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class Sequential:
         self.layers.append(layer)
         self._shape_after = (len(self.layers), layer, self.input_shape, shape)
 
-    def _last_output_shape(self) -> Optional[Tuple[int, ...]]:
+    def _last_output_shape(self) -> Optional[Tuple[Optional[int], ...]]:
         """The per-sample output shape of the layers so far, None when unknown. Kept from the last add, so
         that adding n layers checks n shapes, not n²/2; computed afresh if the layers were changed since."""
         length, last, input_shape, shape = self._shape_after
@@ -93,9 +93,10 @@ class Sequential:
         self.training = False
         return self
 
-    def output_shapes(self) -> List[Optional[Tuple[int, ...]]]:
+    def output_shapes(self) -> List[Optional[Tuple[Optional[int], ...]]]:
         """Per-sample output shape of each layer, None where it cannot be known before data arrives."""
-        shapes, shape = [], self.input_shape
+        shapes: List[Optional[Tuple[Optional[int], ...]]] = []
+        shape: Optional[Tuple[Optional[int], ...]] = self.input_shape
         for layer in self.layers:
             shape = _next_shape(layer, shape)
             shapes.append(shape)
@@ -163,7 +164,7 @@ class Sequential:
             if index == 0 and not input_grad and hasattr(layer, "backward_params"):
                 layer.backward_params(grad)
                 return None
-            grad = layer.backward(grad)
+            grad = cast(np.ndarray, layer.backward(grad))  # None only from a first layer whose input has no gradient (Embedding)
         return grad if input_grad else None
 
     def trace(self, x: Any, y: Any = None, *, loss: Any = None) -> Trace:
@@ -205,7 +206,7 @@ class Sequential:
         return "Sequential([" + ", ".join(map(repr, self.layers)) + "])"
 
 
-def _next_shape(layer: Layer, shape: Optional[Tuple[int, ...]]) -> Optional[Tuple[int, ...]]:
+def _next_shape(layer: Layer, shape: Optional[Tuple[Optional[int], ...]]) -> Optional[Tuple[Optional[int], ...]]:
     """The per-sample output shape of ``layer`` given its input's (None: unknown until data arrives)."""
     if shape is None and layer.input_shape is not None:
         shape = layer.input_shape

@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Optional
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, cast
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from .images import load_digit
 from .augmentation import ImageAugmenter
 from .callbacks import Callback, Diagnostics, EarlyStopping, LearningRateScheduler
 from .checkpoints import checkpoint_path
+from .layers.base import Layer
 from .layers import Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, ReLU, Sigmoid, Tanh
 from .losses import CrossEntropy
 from .model import Sequential
@@ -45,11 +46,12 @@ DIGIT_CLASSES = tuple(str(d) for d in range(10))
 VALIDATION_FRACTION = 0.1
 #: training samples traced after every epoch by --diagnose
 DIAGNOSTICS_PROBE = 256
-def class_names(dataset):
+def class_names(dataset: str) -> Tuple[str, ...]:
     return FASHION_MNIST_CLASSES if dataset == "fashion-mnist" else DIGIT_CLASSES
 
 
-def load_dataset(name, data_dir=None, progressbar=True):
+def load_dataset(name: str, data_dir: Optional[str | Path] = None, progressbar: bool = True
+                 ) -> Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]:
     """(x_train, y_train), (x_test, y_test) of a named dataset: uint8 images (N, 28, 28), uint8 labels."""
     if name == "digits-sample":
         if data_dir is not None:
@@ -67,12 +69,14 @@ def _init_for(activation):
     return initializers.for_activation(ACTIVATIONS[activation].__name__)
 
 
-def build_mlp(hidden=(256, 128), activation="relu", dropout=0.2, seed=0, classes=10):
+def build_mlp(hidden: Iterable[int] = (256, 128), activation: str = "relu", dropout: Optional[float] = 0.2, seed: Optional[int] = 0,
+              classes: int = 10) -> Sequential:
     """28×28 images -> Flatten -> [Dense -> activation -> Dropout] per hidden size -> Dense(classes) logits."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
     rng = np.random.default_rng(seed)
-    layers, width = [Flatten()], 28 * 28
+    layers: List[Layer] = [Flatten()]
+    width = 28 * 28
     for size in hidden:
         layers += [Dense(width, size, rng=rng, init=_init_for(activation)), ACTIVATIONS[activation]()]
         if dropout:
@@ -82,13 +86,15 @@ def build_mlp(hidden=(256, 128), activation="relu", dropout=0.2, seed=0, classes
     return Sequential(layers, input_shape=(28, 28))
 
 
-def build_cnn(channels=(16, 32), dense=128, activation="relu", dropout=0.3, seed=0, classes=10):
+def build_cnn(channels: Iterable[int] = (16, 32), dense: int = 128, activation: str = "relu", dropout: Optional[float] = 0.3,
+              seed: Optional[int] = 0, classes: int = 10) -> Sequential:
     """A LeNet-like network for (1, 28, 28) images: two [Conv 3×3 -> activation -> MaxPool 2×2] blocks,
     then Flatten -> Dense(dense) -> activation -> Dropout -> Dense(classes) logits."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
     rng = np.random.default_rng(seed)
-    layers, width, size = [], 1, 28
+    layers: List[Layer] = []
+    width, size = 1, 28
     for out in channels:
         layers += [Conv2D(width, out, 3, padding=1, rng=rng, init=_init_for(activation)), ACTIVATIONS[activation](), MaxPool2D(2)]
         width, size = out, size // 2
@@ -99,7 +105,7 @@ def build_cnn(channels=(16, 32), dense=128, activation="relu", dropout=0.3, seed
     return Sequential(layers, input_shape=(1, 28, 28))
 
 
-def as_model_input(model, images):
+def as_model_input(model: Sequential, images: np.ndarray) -> np.ndarray:
     """uint8 images (N, 28, 28) -> float32 in [0, 1], shaped as the model's input ((N, 28, 28) or (N, 1, 28, 28))."""
     images = scale(images) if images.dtype == np.uint8 else np.asarray(images, dtype=np.float32)
     shape = model.input_shape or images.shape[1:]
@@ -107,7 +113,7 @@ def as_model_input(model, images):
 
 
 # per-model defaults for the settings left unset (None)
-MODEL_DEFAULTS = {
+MODEL_DEFAULTS: Dict[str, Dict[str, Any]] = {
     "mlp": {"epochs": 20, "augment": False, "schedule": "none", "dropout": 0.2},
     "cnn": {"epochs": 15, "augment": True, "schedule": "cosine", "dropout": 0.3},
 }
@@ -155,7 +161,7 @@ def _optional_path(name, value):
         raise TypeError(f"{name} must be a folder path or None. Received: {name}={value!r}")
 
 
-def check_config(config):
+def check_config(config: TrainConfig) -> TrainConfig:
     """``config`` with the per-model defaults filled in (the settings left None), every setting checked.
 
     Raises ValueError (TypeError for a wrong type) naming the setting, what it expects and what it got,
@@ -220,7 +226,7 @@ class RunResult:
     files: list = field(default_factory=list)
 
 
-def default_run_folder(root="runs"):
+def default_run_folder(root: str | os.PathLike = "runs") -> Path:
     return Path(root) / datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
 
 
@@ -248,7 +254,7 @@ def _callbacks(config, optimizer):
     return callbacks
 
 
-def train(config, resume=False):
+def train(config: TrainConfig, resume: bool = False) -> RunResult:
     """Train the digit model described by ``config``, write the run folder, and return a RunResult.
 
     Every setting is checked first (check_config): a refused one leaves nothing behind. The run folder
@@ -294,7 +300,7 @@ def train(config, resume=False):
             started = time.perf_counter()
             try:
                 history = model.fit(
-                    x_fit, y_fit, loss=CrossEntropy(), optimizer=optimizer, epochs=config.epochs, batch_size=config.batch_size,
+                    x_fit, y_fit, loss=CrossEntropy(), optimizer=optimizer, epochs=cast(int, config.epochs), batch_size=config.batch_size,
                     seed=config.seed, validation_data=validation_data, verbose=config.verbose,
                     callbacks=[settings, RunSettings(_run_settings(config)), *callbacks],
                     augment=ImageAugmenter(max_shift=2, max_rotation=10) if config.augment else None,
@@ -357,7 +363,7 @@ def _config_json(config):
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()}
 
 
-def saved_config(folder):
+def saved_config(folder: str | os.PathLike) -> Optional[TrainConfig]:
     """The TrainConfig stored in a run folder's config.json, or None when there is none."""
     path = Path(folder) / "config.json"
     if not path.is_file():
@@ -370,7 +376,7 @@ def saved_config(folder):
         raise ValueError(f"{path}: not a numnet run configuration ({error})") from None
 
 
-def write_history_csv(history, path):
+def write_history_csv(history: Dict[str, List[float]], path: str | os.PathLike) -> None:
     """One row per epoch: epoch, then each metric."""
     keys = list(history)
     epochs = len(next(iter(history.values()), []))
@@ -390,7 +396,7 @@ class Evaluation:
     class_names: tuple
     dataset: Optional[str] = None
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         """JSON-able: dataset, accuracy, per-class precision and recall, confusion matrix (rows: true class)."""
         return {
             "dataset": self.dataset,
@@ -401,7 +407,7 @@ class Evaluation:
         }
 
 
-def check_model_fits(model, source="model"):
+def check_model_fits(model: Sequential, source: str = "model") -> None:
     """Raise ValueError unless the model takes 28×28 images and gives 10 scores."""
     try:
         out = model.predict(as_model_input(model, np.zeros((1, 28, 28), dtype=np.uint8)))
@@ -411,7 +417,8 @@ def check_model_fits(model, source="model"):
         raise ValueError(f"{source} gives {out.shape[1]} outputs per image; expected 10 class scores")
 
 
-def evaluate(model, dataset=None, data_dir=None, source="model"):
+def evaluate(model: Sequential, dataset: Optional[str] = None, data_dir: Optional[str | Path] = None,
+             source: str = "model") -> Evaluation:
     """Accuracy, per-class precision and recall, and the confusion matrix on a dataset's test split."""
     dataset = dataset or model.metadata.get("dataset", "digits-sample")
     check_model_fits(model, source)
@@ -423,12 +430,14 @@ def evaluate(model, dataset=None, data_dir=None, source="model"):
     return Evaluation(float(np.mean(predicted == y_test)), precision, recall, matrix, names, dataset)
 
 
-def predict_images(model, paths, top=3, source="model"):
+def predict_images(model: Sequential, paths: Sequence[str | os.PathLike], top: int = 3, source: str = "model"
+                   ) -> List[Dict[str, Any]]:
     """For each image file, in order: {"image", "prediction", "top": the `top` most likely classes with
     probabilities}, or {"image", "error"} for a file that cannot be read as a digit (the others are still answered)."""
     check_model_fits(model, source)
     names = model.metadata.get("class_names") or list(DIGIT_CLASSES)
-    results, digits, read = [], [], []
+    results: List[Optional[Dict[str, Any]]] = []
+    digits, read = [], []
     for path in paths:
         try:
             digits.append(load_digit(path))
@@ -447,10 +456,10 @@ def predict_images(model, paths, top=3, source="model"):
                 "prediction": names[best[0]],
                 "top": [{"class": names[i], "probability": round(float(row[i]), 6)} for i in best],
             }
-    return results
+    return cast(List[Dict[str, Any]], results)  # every None has been replaced
 
 
-def model_summary(model):
+def model_summary(model: Sequential) -> Dict[str, Any]:
     """A model as JSON-able data: each layer's type, config, output shape and parameter count, the
     totals, the input shape, dtype and the metadata saved with it."""
     layers = []

@@ -146,7 +146,7 @@ def read_model_file(path: str | Path) -> Tuple[List[Layer], Optional[list], dict
     return layers, input_shape, metadata, tensors
 
 
-def check_loaded(path: str | Path, output_shapes: Sequence[Optional[Tuple[int, ...]]], metadata: Mapping[str, Any]) -> None:
+def check_loaded(path: str | Path, output_shapes: Sequence[Optional[Tuple[Optional[int], ...]]], metadata: Mapping[str, Any]) -> None:
     """What can be checked only once the layers are put together: that no layer's output for one sample
     has more than MAX_ELEMENTS entries, and that ``class_names`` in the metadata, which numnet reads
     itself, is a list of strings, one per output of the last layer when that number is known."""

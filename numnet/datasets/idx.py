@@ -12,14 +12,18 @@ decompressed in chunks straight into the array, so reading needs little more mem
 itself, and reading stops as soon as the stream holds more than the header declares.
 """
 
+from __future__ import annotations
+
 import gzip
 import math
 import os
 import stat
 import zlib
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._files import atomic_write
 from ..errors import DatasetError
@@ -43,7 +47,7 @@ _GZIP_MAX_RATIO = 1032
 _CHUNK = 1 << 20
 
 
-def available_memory():
+def available_memory() -> Optional[int]:
     """Bytes of memory available to a new allocation (MemAvailable, or free pages), or None if unknown."""
     try:
         with open("/proc/meminfo", "rb") as file:
@@ -131,7 +135,7 @@ def _check_size(path, shape, dtype, compressed, file_size, header_size, limit):
     return what
 
 
-def read_idx(path, max_bytes=None):
+def read_idx(path: str | os.PathLike, max_bytes: Optional[int] = None) -> np.ndarray:
     """Read an IDX file (raw or gzip) into a NumPy array of its own type and shape.
 
     Args:
@@ -179,7 +183,7 @@ def read_idx(path, max_bytes=None):
     return array
 
 
-def write_idx(path, array):
+def write_idx(path: str | os.PathLike, array: ArrayLike) -> None:
     """Write an array as IDX, gzip-compressed when the name ends with .gz; atomically (temporary file, then rename)."""
     array = np.asarray(array)
     native = array.dtype.newbyteorder("=") if array.dtype.itemsize > 1 else array.dtype

@@ -3,7 +3,12 @@
 None has parameters. Each returns arrays of its input's dtype.
 """
 
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import fastmath, functional
 from ..validation import as_array, number
@@ -24,7 +29,7 @@ class Activation(Layer):
         >>> tanh = Activation(np.tanh, lambda x: 1 - np.tanh(x) ** 2)
     """
 
-    def __init__(self, function, derivative):
+    def __init__(self, function: Callable[[np.ndarray], np.ndarray], derivative: Callable[[np.ndarray], np.ndarray]) -> None:
         super().__init__()
         if not callable(function) or not callable(derivative):
             raise TypeError(
@@ -34,23 +39,26 @@ class Activation(Layer):
         self.function = function
         self.derivative = derivative
 
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         X = self._cache = as_array(x, self)
         return self.function(X)  # Y = f(X)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         X = self._cached()
         dY = self._checked_grad(grad_output, X.shape)
         return dY * self.derivative(X)  # dX = dY ⊙ f'(X)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Activation({getattr(self.function, '__name__', 'f')})"
 
 
 class _OutputCachingActivation(Layer):
     """Base for activations whose derivative is cheapest in terms of their output Y."""
 
-    def forward(self, x, training=False):
+    #: Y = f(X), set by each subclass
+    _function: Callable[..., np.ndarray]
+
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         Y = self._cache = self._function(as_array(x, self))
         return Y
 
@@ -64,7 +72,7 @@ class Sigmoid(_OutputCachingActivation):
 
     _function = staticmethod(functional.sigmoid)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         Y = self._cached()
         dY = self._checked_grad(grad_output, Y.shape)
         return dY * Y * (1 - Y)  # dX = dY ⊙ Y ⊙ (1 − Y)
@@ -79,7 +87,7 @@ class Tanh(_OutputCachingActivation):
 
     _function = staticmethod(np.tanh)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         Y = self._cached()
         dY = self._checked_grad(grad_output, Y.shape)
         return dY * (1 - Y * Y)  # dX = dY ⊙ (1 − Y²)
@@ -92,22 +100,22 @@ class ReLU(Layer):
     Shapes:   X (N, ...) -> Y (N, ...).
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self._zeros = None
+        self._zeros: Optional[np.ndarray] = None
 
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         X = as_array(x, self)
         # 0 as an array of zeros in X's layout (see fastmath.zeros_in_layout_of), kept for the next batch
         zeros = self._zeros = fastmath.zeros_in_layout_of(X, reuse=self._zeros)
         Y = self._cache = np.maximum(X, zeros)  # Y = max(0, X); Y > 0 exactly where X > 0: Y is all backward needs
         return Y
 
-    def release_cache(self):
+    def release_cache(self) -> None:
         super().release_cache()
         self._zeros = None
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         Y = self._cached()
         dY = self._checked_grad(grad_output, Y.shape)
         return dY * (Y > 0)  # dX = dY ⊙ [Y > 0]
@@ -123,23 +131,23 @@ class LeakyReLU(Layer):
         negative_slope: α, default 0.01.
     """
 
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         self.negative_slope = number("negative_slope", negative_slope, 0, owner="LeakyReLU")
 
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         X = as_array(x, self)
         alpha = self.negative_slope
         positive = self._cache = X > 0
         return np.where(positive, X, alpha * X)  # Y = X if X > 0 else α·X
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         positive = self._cached()
         dY = self._checked_grad(grad_output, positive.shape)
         alpha = self.negative_slope
         return np.where(positive, dY, alpha * dY)  # dX = dY if X > 0 else α·dY
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"negative_slope": self.negative_slope}
 
 
@@ -156,7 +164,7 @@ class Softmax(_OutputCachingActivation):
 
     _function = staticmethod(functional.softmax)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         Y = self._cached()
         dY = self._checked_grad(grad_output, Y.shape)
         return Y * (dY - (dY * Y).sum(axis=-1, keepdims=True))  # dXᵢ = Yᵢ (dYᵢ − Σⱼ dYⱼ Yⱼ)

@@ -1,8 +1,12 @@
 """Multi-head self-attention: every position of a sequence takes a weighted mean of every position's values."""
 
+from __future__ import annotations
+
 import math
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ..validation import as_array, float_dtype, positive_int
 from .. import initializers
@@ -48,7 +52,7 @@ class MultiHeadSelfAttention(Layer):
         (4, 5, 8)
     """
 
-    def __init__(self, dim, heads, causal=False, *, rng=None, dtype=np.float32):
+    def __init__(self, dim: int, heads: int, causal: bool = False, *, rng: Union[None, int, np.random.Generator] = None, dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.dim = positive_int("dim", dim, owner="MultiHeadSelfAttention")
         self.heads = positive_int("heads", heads, owner="MultiHeadSelfAttention")
@@ -68,23 +72,23 @@ class MultiHeadSelfAttention(Layer):
         }
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Tuple[Optional[int], ...]) -> Tuple[Optional[int], ...]:
         if len(input_shape) != 2 or input_shape[1] != self.dim:
             raise ValueError(f"{self!r}: expects sequences of shape (T, {self.dim}) per sample, but receives shape {tuple(input_shape)}")
         return tuple(input_shape)
 
-    def _split_heads(self, x):
+    def _split_heads(self, x: np.ndarray) -> np.ndarray:
         """(N, T, dim) -> (N, h, T, d): head k holds features k·d … (k + 1)·d − 1, as in torch."""
         n, t, _ = x.shape
         return x.reshape(n, t, self.heads, self.dim // self.heads).transpose(0, 2, 1, 3)
 
     @staticmethod
-    def _merge_heads(x):
+    def _merge_heads(x: np.ndarray) -> np.ndarray:
         """(N, h, T, d) -> (N, T, h·d): the heads side by side again."""
         n, h, t, d = x.shape
         return x.transpose(0, 2, 1, 3).reshape(n, t, h * d)
 
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         x = as_array(x, self)
         if x.ndim != 3 or x.shape[2] != self.dim:
             raise ValueError(f"{self!r}: expected input of shape (N, T, {self.dim}), got {x.shape}")
@@ -101,7 +105,7 @@ class MultiHeadSelfAttention(Layer):
         self._cache = (x, q, k, v, a, o)
         return linear(o, self.params["out_proj_weight"], self.params["out_proj_bias"])  # Y = O W_outᵀ + b_out
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x, q, k, v, a, o = self._cached()
         grad_output = self._checked_grad(grad_output, x.shape)
         scale = 1 / math.sqrt(self.dim // self.heads)
@@ -116,15 +120,15 @@ class MultiHeadSelfAttention(Layer):
         d_x, self.grads["in_proj_weight"], self.grads["in_proj_bias"] = linear_grads(d_qkv, x, self.params["in_proj_weight"])
         return d_x
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"dim": self.dim, "heads": self.heads, "causal": self.causal}
 
     @classmethod
-    def tensor_shapes(cls, config):
+    def tensor_shapes(cls, config: Dict[str, Any]) -> Optional[Dict[str, Tuple[int, ...]]]:
         dim = positive_int("dim", config.get("dim"), owner="MultiHeadSelfAttention")
         return {"in_proj_weight": (3 * dim, dim), "in_proj_bias": (3 * dim,), "out_proj_weight": (dim, dim), "out_proj_bias": (dim,)}
 
 
-def _future(steps):
+def _future(steps: int) -> np.ndarray:
     """The causal mask (T, T): True at [i, j] where j > i, the positions after i."""
     return np.triu(np.ones((steps, steps), dtype=bool), k=1)

@@ -1,9 +1,15 @@
 """2-D convolution, computed as a matrix multiply over all image patches (im2col)."""
 
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple, Union, cast
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .. import fastmath
 from ..validation import as_array, float_dtype, positive_int
+from ..initializers import Initializer
 from .base import WeightedLayer
 from .windows import kernel_offsets, output_size, pair
 
@@ -32,7 +38,10 @@ class Conv2D(WeightedLayer):
         init: as Dense: "auto" (Glorot, switched to He when a ReLU follows in a Sequential), or a name.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *, rng=None, dtype=np.float32, init="auto"):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Union[int, Tuple[int, int]],
+                 stride: Union[int, Tuple[int, int]] = 1, padding: Union[int, Tuple[int, int]] = 0, *,
+                 rng: Union[None, int, np.random.Generator] = None, dtype: DTypeLike = np.float32,
+                 init: Union[str, Initializer] = "auto") -> None:
         super().__init__()
         self.in_channels = positive_int("in_channels", in_channels, owner="Conv2D")
         self.out_channels = positive_int("out_channels", out_channels, owner="Conv2D")
@@ -42,7 +51,7 @@ class Conv2D(WeightedLayer):
         dtype = float_dtype("Conv2D", dtype)
         self._init_params((self.out_channels, self.in_channels, *self.kernel_size), init, rng, dtype)
 
-    def _output_hw(self, height, width):
+    def _output_hw(self, height: int, width: int) -> Tuple[int, int]:
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         if height + 2 * ph < kh or width + 2 * pw < kw:
             raise ValueError(
@@ -51,12 +60,12 @@ class Conv2D(WeightedLayer):
             )
         return output_size(height, kh, sh, ph), output_size(width, kw, sw, pw)
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Tuple[Optional[int], ...]) -> Tuple[Optional[int], ...]:
         if len(input_shape) != 3 or input_shape[0] != self.in_channels:
             raise ValueError(f"{self!r}: expects inputs of shape ({self.in_channels}, H, W), but receives {tuple(input_shape)}")
-        return (self.out_channels, *self._output_hw(*input_shape[1:]))
+        return (self.out_channels, *self._output_hw(*cast(Tuple[int, int], input_shape[1:])))
 
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         X = as_array(x, self)
         if X.ndim != 4 or X.shape[1] != self.in_channels:
             hint = "; images need a channel axis: reshape (N, H, W) to (N, 1, H, W)" if X.ndim == 3 else ""
@@ -85,7 +94,7 @@ class Conv2D(WeightedLayer):
         Y += self.bias[:, None]  # + b
         return Y.reshape(self.out_channels, out_h, out_w, n).transpose(3, 0, 1, 2)
 
-    def _backward(self, grad_output, input_grad):
+    def _backward(self, grad_output: np.ndarray, input_grad: bool) -> Optional[np.ndarray]:
         cols, padded_shape, output_shape = self._cached()
         dY = self._checked_grad(grad_output, output_shape)
         n, _, out_h, out_w = output_shape
@@ -105,12 +114,12 @@ class Conv2D(WeightedLayer):
         (ph, pw), (padded_h, padded_w) = self.padding, padded_shape[1:3]
         return dXpad[:, ph : padded_h - ph, pw : padded_w - pw].transpose(3, 0, 1, 2)  # dX: dXpad without the padding
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"in_channels": self.in_channels, "out_channels": self.out_channels, "kernel_size": list(self.kernel_size),
                 "stride": list(self.stride), "padding": list(self.padding)}
 
     @classmethod
-    def tensor_shapes(cls, config):
+    def tensor_shapes(cls, config: Dict[str, Any]) -> Optional[Dict[str, Tuple[int, ...]]]:
         in_channels = positive_int("in_channels", config.get("in_channels"), owner="Conv2D")
         out_channels = positive_int("out_channels", config.get("out_channels"), owner="Conv2D")
         kernel = pair("Conv2D", "kernel_size", config.get("kernel_size"))

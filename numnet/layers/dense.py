@@ -1,9 +1,15 @@
 """The fully connected layer."""
 
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple, Union
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .. import fastmath
 from ..validation import as_array, float_dtype, positive_int
+from ..initializers import Initializer
 from .base import WeightedLayer
 
 
@@ -38,7 +44,8 @@ class Dense(WeightedLayer):
         array([[7.]], dtype=float32)
     """
 
-    def __init__(self, in_features, out_features, *, rng=None, dtype=np.float32, init="auto"):
+    def __init__(self, in_features: int, out_features: int, *, rng: Union[None, int, np.random.Generator] = None,
+                 dtype: DTypeLike = np.float32, init: Union[str, Initializer] = "auto") -> None:
         super().__init__()
         self.in_features = positive_int("in_features", in_features, owner="Dense")
         self.out_features = positive_int("out_features", out_features, owner="Dense")
@@ -49,10 +56,10 @@ class Dense(WeightedLayer):
         self.params["weight"] = np.asfortranarray(self.params["weight"])
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> Tuple[int, ...]:  # type: ignore[override]  # read-only here: it follows in_features
         return (self.in_features,)
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Tuple[Optional[int], ...]) -> Tuple[Optional[int], ...]:
         if len(input_shape) > 1 and input_shape[-1] == self.in_features:  # a sequence (T, in_features), ...
             return (*input_shape[:-1], self.out_features)
         if tuple(input_shape) != (self.in_features,):
@@ -63,7 +70,7 @@ class Dense(WeightedLayer):
             )
         return (self.out_features,)
 
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         X = as_array(x, self)
         if X.ndim != 2 or X.shape[1] != self.in_features:
             if X.ndim > 2 and X.shape[-1] == self.in_features:
@@ -78,7 +85,7 @@ class Dense(WeightedLayer):
         Y += b[None]  # + b, in place, as a (1, out) row: NumPy's same-rank path (single-sample latency)
         return Y
 
-    def _backward(self, grad_output, input_grad):
+    def _backward(self, grad_output: np.ndarray, input_grad: bool) -> Optional[np.ndarray]:
         X, W = self._cached(), self.weight
         if X.ndim > 2:
             return self._backward_over_leading_axes(X, grad_output, input_grad)
@@ -87,13 +94,13 @@ class Dense(WeightedLayer):
         self.grads["bias"] = fastmath.column_sums(dY)  # db = Σₙ dY
         return dY.dot(W) if input_grad else None  # dX = dY W
 
-    def _forward_over_leading_axes(self, X):
+    def _forward_over_leading_axes(self, X: np.ndarray) -> np.ndarray:
         """Y = X Wᵀ + b over the last axis of X (N, ..., in_features): the 2-D product on X viewed as rows."""
         self._cache = X
         Y = X.reshape(-1, self.in_features).dot(self.weight.T) + self.bias
         return Y.reshape(*X.shape[:-1], self.out_features)
 
-    def _backward_over_leading_axes(self, X, grad_output, input_grad):
+    def _backward_over_leading_axes(self, X: np.ndarray, grad_output: np.ndarray, input_grad: bool) -> Optional[np.ndarray]:
         """dW = Σ dYᵀ X and db = Σ dY over every leading axis, dX = dY W, with X and dY viewed as rows."""
         dY = self._checked_grad(grad_output, (*X.shape[:-1], self.out_features))
         X_rows, dY_rows = X.reshape(-1, self.in_features), dY.reshape(-1, self.out_features)
@@ -101,11 +108,11 @@ class Dense(WeightedLayer):
         self.grads["bias"] = dY_rows.sum(axis=0)  # db = Σ dY
         return dY_rows.dot(self.weight).reshape(X.shape) if input_grad else None  # dX = dY W
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"in_features": self.in_features, "out_features": self.out_features}
 
     @classmethod
-    def tensor_shapes(cls, config):
+    def tensor_shapes(cls, config: Dict[str, Any]) -> Optional[Dict[str, Tuple[int, ...]]]:
         in_features = positive_int("in_features", config.get("in_features"), owner="Dense")
         out_features = positive_int("out_features", config.get("out_features"), owner="Dense")
         return {"weight": (out_features, in_features), "bias": (out_features,)}

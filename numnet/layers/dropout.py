@@ -1,5 +1,12 @@
 """Dropout: randomly silence units while training, so no unit can rely on another."""
 
+from __future__ import annotations
+
+from typing import Any, Dict, Union
+
+import numpy as np
+from numpy.typing import ArrayLike
+
 from .. import initializers
 from ..validation import as_array, number
 from .base import Layer
@@ -18,12 +25,12 @@ class Dropout(Layer):
         rng: a seed or numpy.random.Generator for the masks (None: fresh entropy).
     """
 
-    def __init__(self, p=0.5, *, rng=None):
+    def __init__(self, p: float = 0.5, *, rng: Union[None, int, np.random.Generator] = None) -> None:
         super().__init__()
         self.p = number("p", p, 0, 1, high_inclusive=False, owner="Dropout")
         self.rng = initializers.as_generator(rng)
 
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         X = as_array(x, self)
         if not training or self.p == 0:
             self._cache = (X.shape, 1)
@@ -34,10 +41,10 @@ class Dropout(Layer):
         self._cache = (X.shape, scaled_mask)
         return X * scaled_mask  # Y = X ⊙ M / (1 − p)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         shape, scaled_mask = self._cached()
         dY = self._checked_grad(grad_output, shape)
         return dY * scaled_mask  # dX = dY ⊙ M / (1 − p)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"p": self.p}

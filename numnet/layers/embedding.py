@@ -1,13 +1,18 @@
 """Embeddings: learned vectors looked up by token index, and learned vectors added by position."""
 
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple, Union
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ..validation import as_array, float_dtype, positive_int
 from .. import initializers
 from .base import Layer
 
 
-def scatter_add_rows(shape, indices, rows, dtype):
+def scatter_add_rows(shape: Tuple[int, ...], indices: np.ndarray, rows: np.ndarray, dtype: DTypeLike) -> np.ndarray:
     """A zero array of ``shape`` with every row of ``rows`` added at its index: out[indices[k]] += rows[k].
 
     An index may repeat (the same token twice in a batch): its rows must all be summed, which
@@ -46,7 +51,7 @@ class Embedding(Layer):
     #: a sequence of any length T: None stands for a size known only from the data
     input_shape = (None,)
 
-    def __init__(self, num_embeddings, dim, *, rng=None, dtype=np.float32):
+    def __init__(self, num_embeddings: int, dim: int, *, rng: Union[None, int, np.random.Generator] = None, dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.num_embeddings = positive_int("num_embeddings", num_embeddings, owner="Embedding")
         self.dim = positive_int("dim", dim, owner="Embedding")
@@ -56,15 +61,15 @@ class Embedding(Layer):
         self.grads = {"weight": np.zeros_like(weight)}
 
     @property
-    def weight(self):
+    def weight(self) -> np.ndarray:
         return self.params["weight"]
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Tuple[Optional[int], ...]) -> Tuple[Optional[int], ...]:
         if len(input_shape) != 1:
             raise ValueError(f"{self!r}: expects a sequence of token indices (T,) per sample, but receives shape {tuple(input_shape)}")
         return (*input_shape, self.dim)
 
-    def _as_indices(self, x):
+    def _as_indices(self, x: ArrayLike) -> np.ndarray:
         """x checked to be a batch (N, T) of integer indices in [0, num_embeddings), as an intp array."""
         x = np.asarray(x)
         if x.dtype.kind not in "iuf":
@@ -83,21 +88,21 @@ class Embedding(Layer):
             )
         return x.astype(np.intp, copy=False)
 
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         indices = self._cache = self._as_indices(x)
         return self.weight[indices]  # Y[n, t] = W[X[n, t]]
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> Optional[np.ndarray]:
         indices = self._cached()
         grad_output = self._checked_grad(grad_output, (*indices.shape, self.dim))
         self.grads["weight"] = scatter_add_rows(self.weight.shape, indices, grad_output, np.result_type(self.weight, grad_output))
         return None  # the indices have no gradient
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"num_embeddings": self.num_embeddings, "dim": self.dim}
 
     @classmethod
-    def tensor_shapes(cls, config):
+    def tensor_shapes(cls, config: Dict[str, Any]) -> Optional[Dict[str, Tuple[int, ...]]]:
         num_embeddings = positive_int("num_embeddings", config.get("num_embeddings"), owner="Embedding")
         return {"weight": (num_embeddings, positive_int("dim", config.get("dim"), owner="Embedding"))}
 
@@ -119,7 +124,7 @@ class PositionalEmbedding(Layer):
         dtype: float type of the table (default float32).
     """
 
-    def __init__(self, max_len, dim, *, rng=None, dtype=np.float32):
+    def __init__(self, max_len: int, dim: int, *, rng: Union[None, int, np.random.Generator] = None, dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.max_len = positive_int("max_len", max_len, owner="PositionalEmbedding")
         self.dim = positive_int("dim", dim, owner="PositionalEmbedding")
@@ -129,10 +134,10 @@ class PositionalEmbedding(Layer):
         self.grads = {"weight": np.zeros_like(weight)}
 
     @property
-    def weight(self):
+    def weight(self) -> np.ndarray:
         return self.params["weight"]
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Tuple[Optional[int], ...]) -> Tuple[Optional[int], ...]:
         steps = input_shape[0] if len(input_shape) == 2 else None
         if len(input_shape) != 2 or input_shape[1] != self.dim or (steps is not None and steps > self.max_len):
             raise ValueError(
@@ -141,7 +146,7 @@ class PositionalEmbedding(Layer):
             )
         return tuple(input_shape)
 
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         x = as_array(x, self)
         if x.ndim != 3 or x.shape[2] != self.dim:
             raise ValueError(f"{self!r}: expected input of shape (N, T, {self.dim}), got {x.shape}")
@@ -150,7 +155,7 @@ class PositionalEmbedding(Layer):
         self._cache = x.shape
         return x + self.weight[: x.shape[1]]
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         shape = self._cached()
         grad_output = self._checked_grad(grad_output, shape)
         t = shape[1]
@@ -159,10 +164,10 @@ class PositionalEmbedding(Layer):
         self.grads["weight"] = grad_weight
         return grad_output
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"max_len": self.max_len, "dim": self.dim}
 
     @classmethod
-    def tensor_shapes(cls, config):
+    def tensor_shapes(cls, config: Dict[str, Any]) -> Optional[Dict[str, Tuple[int, ...]]]:
         max_len = positive_int("max_len", config.get("max_len"), owner="PositionalEmbedding")
         return {"weight": (max_len, positive_int("dim", config.get("dim"), owner="PositionalEmbedding"))}

@@ -1,6 +1,11 @@
 """Batch normalization: standardize each feature over the batch, then scale and shift it."""
 
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ..validation import as_array, float_dtype, number, positive_int
 from .base import Layer
@@ -26,7 +31,7 @@ class BatchNorm1d(Layer):
         dtype: float type of the parameters (default float32).
     """
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, *, dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         owner = type(self).__name__
         self.num_features = positive_int("num_features", num_features, owner=owner)
@@ -38,22 +43,22 @@ class BatchNorm1d(Layer):
         self.buffers = {"running_mean": np.zeros(self.num_features, dtype), "running_var": np.ones(self.num_features, dtype)}
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> Optional[Tuple[int, ...]]:  # type: ignore[override]  # read-only here: it follows num_features
         return (self.num_features,)
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Tuple[Optional[int], ...]) -> Tuple[Optional[int], ...]:
         if tuple(input_shape) != (self.num_features,):
             raise ValueError(f"{self!r}: expects {self.num_features} features per sample, but receives shape {tuple(input_shape)}")
         return (self.num_features,)
 
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         X = as_array(x, self)
         if X.ndim != 2 or X.shape[1] != self.num_features:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}), got {X.shape}")
         Y, self._cache = self._normalize(X, training)
         return Y
 
-    def _normalize(self, X, training):
+    def _normalize(self, X: np.ndarray, training: bool) -> Tuple[np.ndarray, Tuple[np.ndarray, np.ndarray, bool]]:
         """Y = γ ⊙ X̂ + β for X (M, C), and what backward needs: (X̂, 1 / √(σ² + ε), training)."""
         if training:
             n = X.shape[0]
@@ -70,11 +75,11 @@ class BatchNorm1d(Layer):
         gamma, beta = self.params["weight"], self.params["bias"]
         return gamma * X_hat + beta, (X_hat, inv_std, training)  # Y = γ ⊙ X̂ + β
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         X_hat, inv_std, training = self._cached()
         return self._normalize_backward(self._checked_grad(grad_output, X_hat.shape), X_hat, inv_std, training)
 
-    def _normalize_backward(self, dY, X_hat, inv_std, training):
+    def _normalize_backward(self, dY: np.ndarray, X_hat: np.ndarray, inv_std: np.ndarray, training: bool) -> np.ndarray:
         """dX for dY (M, C) from what _normalize kept; stores dγ and dβ."""
         gamma = self.params["weight"]
         self.grads["weight"] = (dY * X_hat).sum(axis=0)  # dγ = Σₙ dY ⊙ X̂
@@ -86,15 +91,15 @@ class BatchNorm1d(Layer):
         # dX = (N·dX̂ − Σₙ dX̂ − X̂ ⊙ Σₙ(dX̂ ⊙ X̂)) / (N √(σ² + ε))
         return (n * dX_hat - dX_hat.sum(axis=0) - X_hat * (dX_hat * X_hat).sum(axis=0)) * (inv_std / n)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
 
     @classmethod
-    def tensor_shapes(cls, config):
+    def tensor_shapes(cls, config: Dict[str, Any]) -> Optional[Dict[str, Tuple[int, ...]]]:
         shape = (positive_int("num_features", config.get("num_features"), owner=cls.__name__),)
         return {"weight": shape, "bias": shape, "running_mean": shape, "running_var": shape}
 
-    def check_tensors(self, tensors):
+    def check_tensors(self, tensors: Dict[str, np.ndarray]) -> None:
         smallest = tensors["running_var"].min()
         if smallest < 0:
             raise ValueError(f"{self!r}: running_var holds variances, which cannot be negative; it holds {smallest:g}")
@@ -109,15 +114,15 @@ class BatchNorm2d(BatchNorm1d):
     """
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> Optional[Tuple[int, ...]]:  # type: ignore[override]  # any (C, H, W) with C = num_features
         return None
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Tuple[Optional[int], ...]) -> Tuple[Optional[int], ...]:
         if len(input_shape) != 3 or input_shape[0] != self.num_features:
             raise ValueError(f"{self!r}: expects inputs of shape ({self.num_features}, H, W), but receives {tuple(input_shape)}")
         return tuple(input_shape)
 
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         X = as_array(x, self)
         if X.ndim != 4 or X.shape[1] != self.num_features:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}, H, W), got {X.shape}")
@@ -127,7 +132,7 @@ class BatchNorm2d(BatchNorm1d):
         self._cache = (X.shape, normalized)
         return Y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         shape, normalized = self._cached()
         n, c, h, w = shape
         dY = self._checked_grad(grad_output, shape)
@@ -157,7 +162,7 @@ class LayerNorm(Layer):
         array([[-0.999995,  0.999995]])
     """
 
-    def __init__(self, dim, eps=1e-5, *, dtype=np.float32):
+    def __init__(self, dim: int, eps: float = 1e-5, *, dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.dim = positive_int("dim", dim, owner="LayerNorm")
         self.eps = number("eps", eps, 0, 1, low_inclusive=False, owner="LayerNorm")
@@ -165,12 +170,12 @@ class LayerNorm(Layer):
         self.params = {"weight": np.ones(self.dim, dtype), "bias": np.zeros(self.dim, dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Tuple[Optional[int], ...]) -> Tuple[Optional[int], ...]:
         if input_shape[-1] != self.dim:
             raise ValueError(f"{self!r}: expects {self.dim} features on the last axis, but receives shape {tuple(input_shape)}")
         return tuple(input_shape)
 
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         x = as_array(x, self)
         if x.ndim < 2 or x.shape[-1] != self.dim:
             raise ValueError(f"{self!r}: expected input of shape (N, ..., {self.dim}), got {x.shape}")
@@ -180,7 +185,7 @@ class LayerNorm(Layer):
         self._cache = (x_hat, inv_std)
         return x_hat * self.params["weight"] + self.params["bias"]
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x_hat, inv_std = self._cached()
         grad_output = self._checked_grad(grad_output, x_hat.shape)
         leading = tuple(range(grad_output.ndim - 1))
@@ -191,10 +196,10 @@ class LayerNorm(Layer):
         return (d * d_x_hat - d_x_hat.sum(axis=-1, keepdims=True)
                 - x_hat * (d_x_hat * x_hat).sum(axis=-1, keepdims=True)) * (inv_std / d)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"dim": self.dim, "eps": self.eps}
 
     @classmethod
-    def tensor_shapes(cls, config):
+    def tensor_shapes(cls, config: Dict[str, Any]) -> Optional[Dict[str, Tuple[int, ...]]]:
         shape = (positive_int("dim", config.get("dim"), owner="LayerNorm"),)
         return {"weight": shape, "bias": shape}

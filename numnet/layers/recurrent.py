@@ -21,15 +21,22 @@ Internally the steps run time-major, (T, N, ·), so each step reads and writes c
 inputs and outputs are batch-first.
 """
 
+from __future__ import annotations
+
 import math
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ..validation import as_array, float_dtype, positive_int
 from .. import fastmath, initializers
 from ..functional import sigmoid
 from ._linear import linear, linear_grads
 from .base import Layer
+
+#: h₀ (N, hidden_size), or for LSTM the pair (h₀, c₀); None starts from zeros
+InitialState = Union[None, ArrayLike, Tuple[Optional[ArrayLike], Optional[ArrayLike]]]
 
 
 class _Recurrent(Layer):
@@ -40,7 +47,8 @@ class _Recurrent(Layer):
 
     gates = 1
 
-    def __init__(self, input_size, hidden_size, *, return_sequences=True, rng=None, dtype=np.float32):
+    def __init__(self, input_size: int, hidden_size: int, *, return_sequences: bool = True, rng: Union[None, int, np.random.Generator] = None,
+                 dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         name = type(self).__name__
         self.input_size = positive_int("input_size", input_size, owner=name)
@@ -57,19 +65,19 @@ class _Recurrent(Layer):
         self.params = {key: generator.uniform(-k, k, size=shape).astype(dtype) for key, shape in shapes.items()}
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
         #: after forward: the state after the last step (LSTM: the pair (h_T, c_T)); not differentiated
-        self.final_state = None
+        self.final_state: Union[None, np.ndarray, Tuple[np.ndarray, np.ndarray]] = None
         #: after backward: dL/d(initial state), the gradient of the state the first step started from
         #: (zeros when none was given); LSTM: the pair (dh₀, dc₀)
-        self.initial_state_grad = None
+        self.initial_state_grad: Union[None, np.ndarray, Tuple[np.ndarray, np.ndarray]] = None
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Tuple[Optional[int], ...]) -> Tuple[Optional[int], ...]:
         if len(input_shape) != 2 or input_shape[1] != self.input_size:
             raise ValueError(
                 f"{self!r}: expects sequences of shape (T, {self.input_size}) per sample, but receives shape {tuple(input_shape)}"
             )
         return (input_shape[0], self.hidden_size) if self.return_sequences else (self.hidden_size,)
 
-    def _time_major_input(self, x):
+    def _time_major_input(self, x: ArrayLike | np.ndarray) -> np.ndarray:
         """X (N, T, input_size) checked, as a contiguous time-major array (T, N, input_size)."""
         x = as_array(x, self)
         if x.ndim != 3 or x.shape[2] != self.input_size:
@@ -79,7 +87,7 @@ class _Recurrent(Layer):
             raise ValueError(f"{self!r}: expected at least one sequence of at least one step, got shape {x.shape}")
         return np.ascontiguousarray(x.transpose(1, 0, 2))
 
-    def _state(self, state, batch, dtype, name="initial_state"):
+    def _state(self, state: Any, batch: int, dtype: DTypeLike, name: str = "initial_state") -> np.ndarray:
         """An initial state (N, hidden_size), checked; zeros when None."""
         expected = (batch, self.hidden_size)
         if state is None:
@@ -92,11 +100,11 @@ class _Recurrent(Layer):
             raise ValueError(f"{self!r}: expected {name} of shape (N, hidden_size) = {expected}, got {state.shape}{hint}")
         return state.astype(dtype, copy=False)
 
-    def _outputs(self, h):
+    def _outputs(self, h: np.ndarray) -> np.ndarray:
         """Y from the hidden states h (T + 1, N, H), h[0] the initial state: every hₜ batch-first, or h_T alone."""
         return np.ascontiguousarray(h[1:].transpose(1, 0, 2)) if self.return_sequences else h[-1].copy()
 
-    def _step_grads(self, grad_output, steps, batch):
+    def _step_grads(self, grad_output: np.ndarray, steps: int, batch: int) -> np.ndarray:
         """dY as the gradient reaching each step's output from above, time-major (T, N, H):
         dYₜ for every t with return_sequences, else dY at t = T and zeros before."""
         if self.return_sequences:
@@ -106,7 +114,7 @@ class _Recurrent(Layer):
         dy[-1] = grad_output
         return dy
 
-    def _set_grads(self, x, h, d_gates_x, d_gates_h):
+    def _set_grads(self, x: np.ndarray, h: np.ndarray, d_gates_x: np.ndarray, d_gates_h: np.ndarray) -> np.ndarray:
         """The parameter gradients from the gradients of each step's gate pre-activations, and dX:
             dW_ih = Σₜ dGxₜᵀ Xₜ,  db_ih = Σₜ Σₙ dGxₜ,  dW_hh = Σₜ dGhₜᵀ hₜ₋₁,  db_hh = Σₜ Σₙ dGhₜ,
             dXₜ = dGxₜ W_ih.
@@ -115,18 +123,22 @@ class _Recurrent(Layer):
         _, self.grads["weight_hh"], self.grads["bias_hh"] = linear_grads(d_gates_h, h[:-1], self.params["weight_hh"], input_grad=False)
         return d_x.transpose(1, 0, 2)  # back to batch-first (N, T, input_size)
 
-    def forward(self, x, training=False, initial_state=None):
+    def forward(self, x: ArrayLike | np.ndarray, training: bool = False, initial_state: InitialState = None) -> np.ndarray:
         """Run the steps over X (N, T, input_size). ``initial_state``: h₀ (N, hidden_size), or for LSTM
         the pair (h₀, c₀); None starts from zeros. Returns (N, T, hidden_size), or (N, hidden_size)
         with return_sequences=False."""
         x = self._time_major_input(x)
         return self._forward_steps(x, initial_state)
 
-    def get_config(self):
+    def _forward_steps(self, x: np.ndarray, initial_state: InitialState) -> np.ndarray:
+        """Y from the time-major input X (T, N, input_size), starting from ``initial_state``."""
+        raise NotImplementedError(f"{type(self).__name__} must define _forward_steps(x, initial_state)")
+
+    def get_config(self) -> Dict[str, Any]:
         return {"input_size": self.input_size, "hidden_size": self.hidden_size, "return_sequences": self.return_sequences}
 
     @classmethod
-    def tensor_shapes(cls, config):
+    def tensor_shapes(cls, config: Dict[str, Any]) -> Optional[Dict[str, Tuple[int, ...]]]:
         input_size = positive_int("input_size", config.get("input_size"), owner=cls.__name__)
         hidden_size = positive_int("hidden_size", config.get("hidden_size"), owner=cls.__name__)
         rows = cls.gates * hidden_size
@@ -163,20 +175,21 @@ class RNN(_Recurrent):
         (2, 7, 5)
     """
 
-    def __init__(self, input_size, hidden_size, nonlinearity="tanh", *, return_sequences=True, rng=None, dtype=np.float32):
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", *, return_sequences: bool = True,
+                 rng: Union[None, int, np.random.Generator] = None, dtype: DTypeLike = np.float32) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu'. Received: nonlinearity={nonlinearity!r}")
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, return_sequences=return_sequences, rng=rng, dtype=dtype)
 
-    def _phi(self, a):
+    def _phi(self, a: np.ndarray) -> np.ndarray:
         return np.tanh(a) if self.nonlinearity == "tanh" else np.maximum(a, 0)
 
-    def _phi_derivative(self, h):
+    def _phi_derivative(self, h: np.ndarray) -> np.ndarray:
         """φ'(aₜ) from hₜ = φ(aₜ): 1 − hₜ² for tanh, [hₜ > 0] for relu."""
         return 1 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)
 
-    def _forward_steps(self, x, initial_state):
+    def _forward_steps(self, x: np.ndarray, initial_state: InitialState) -> np.ndarray:
         w_hh, b_hh = self.params["weight_hh"], self.params["bias_hh"]
         steps, batch = x.shape[:2]
         input_part = linear(x, self.params["weight_ih"], self.params["bias_ih"])  # Xₜ W_ihᵀ + b_ih for every t at once
@@ -188,7 +201,7 @@ class RNN(_Recurrent):
         self.final_state = h[-1].copy()
         return self._outputs(h)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x, h = self._cached()
         steps, batch = x.shape[:2]
         d_y = self._step_grads(grad_output, steps, batch)
@@ -202,7 +215,7 @@ class RNN(_Recurrent):
         self.initial_state_grad = d_h_from_next  # dh₀ = da₁ W_hh
         return self._set_grads(x, h, d_a, d_a)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "nonlinearity": self.nonlinearity}
 
 
@@ -233,7 +246,7 @@ class LSTM(_Recurrent):
 
     gates = 4
 
-    def _forward_steps(self, x, initial_state):
+    def _forward_steps(self, x: np.ndarray, initial_state: InitialState) -> np.ndarray:
         w_hh = self.params["weight_hh"]
         steps, batch = x.shape[:2]
         hidden = self.hidden_size
@@ -266,7 +279,7 @@ class LSTM(_Recurrent):
         self.final_state = (h[-1].copy(), c[-1].copy())
         return self._outputs(h)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x, h, c, gates, tanh_c = self._cached()
         steps, batch = x.shape[:2]
         hidden = self.hidden_size
@@ -324,7 +337,7 @@ class GRU(_Recurrent):
 
     gates = 3
 
-    def _forward_steps(self, x, initial_state):
+    def _forward_steps(self, x: np.ndarray, initial_state: InitialState) -> np.ndarray:
         w_hh, b_hh = self.params["weight_hh"], self.params["bias_hh"]
         steps, batch = x.shape[:2]
         hidden = self.hidden_size
@@ -345,7 +358,7 @@ class GRU(_Recurrent):
         self.final_state = h[-1].copy()
         return self._outputs(h)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x, h, r, z, n, gh_n = self._cached()
         steps, batch = x.shape[:2]
         d_y = self._step_grads(grad_output, steps, batch)
