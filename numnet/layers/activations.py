@@ -106,14 +106,11 @@ class ReLU(Layer):
 
     def forward(self, x: ArrayLike | np.ndarray, training: bool = False) -> np.ndarray:
         X = as_array(x, self)
-        # 0 as an array of zeros in X's layout (see fastmath.zeros_in_layout_of), kept for the next batch
+        # 0 as an array of zeros in X's layout (see fastmath.zeros_in_layout_of), kept for the next batch; only
+        # read, so it takes no memory of its own and release_cache need not drop it
         zeros = self._zeros = fastmath.zeros_in_layout_of(X, reuse=self._zeros)
         Y = self._cache = np.maximum(X, zeros)  # Y = max(0, X); Y > 0 exactly where X > 0: Y is all backward needs
         return Y
-
-    def release_cache(self) -> None:
-        super().release_cache()
-        self._zeros = None
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         Y = self._cached()
