@@ -895,12 +895,18 @@ def gender_example() -> Explanation:
         model.layers[index].params["bias"][...] = 0
     x, y = gender()
     result = explain(model, x[0], y[0], loss=MSE(), param="0.weight[0, 0]", lr=0.1)
-    z_output, gradient = result.forward[1].value, result.chain[0].value
+    exact_z, exact_gradient = 2 * cast(float, result.forward[0].value), cast(float, result.chain[0].value)
+    # The walk rounds as the texts do, each value from the shown digits of the one before: z_o1 from
+    # h1 = 0.0474, ∂L/∂ŷ from ŷ = 0.524. The three values below the walk stay unrounded.
+    shown_z, shown_gradient = 2 * 0.0474, -2 * (1 - 0.524)
+    result.forward[1].numbers = result.forward[1].numbers.replace(f"σ({_num(exact_z)})", f"σ({_num(shown_z)})")
+    result.chain[0].value = shown_gradient
+    result.chain[1].numbers = result.chain[1].numbers.replace(f"σ'({_num(exact_z)})", f"σ'({_num(shown_z)})")
+    result.chain[3].formula = result.chain[3].formula.replace(f"({_num(exact_gradient)})", f"({_num(shown_gradient)})")
     result.notes += [
         "",
-        "The texts round as they go: they add 0.0474 + 0.0474 = 0.0948 and take −2(1 − 0.524) = −0.952;",
-        f"unrounded these are {_num(2 * cast(float, result.forward[0].value), 4)} and {_num(gradient, 5)}. "
-        "The other numbers agree to the digits the texts show.",
+        "Like the texts, the walk rounds as it goes: 0.0474 + 0.0474 = 0.0948 and −2(1 − 0.524) = −0.952;",
+        f"unrounded these are {_num(exact_z, 4)} and {_num(exact_gradient, 5)}, as the three values above use.",
     ]
     return result
 
