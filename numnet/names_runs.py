@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots
 from ._files import atomic_write
 from .bigram import Bigram
 from .callbacks import EarlyStopping
@@ -30,7 +29,7 @@ from .layers import LSTM, Dense, Embedding, LayerNorm, MultiHeadSelfAttention, P
 from .losses import CrossEntropy
 from .model import Sequential
 from .optimizers import Adam
-from .runs import default_run_folder, write_history_csv
+from .runs import default_run_folder, write_model_and_history
 from .sampling import sample, share_new
 from .text import IGNORE, Vocabulary, encode_words
 
@@ -154,15 +153,7 @@ def train_names(config, resume=False):
         "config": asdict(config),
     })
 
-    files = [folder / name for name in ("model.safetensors", "history.csv", "config.json", "curves.png", "samples.txt")]
-    model.save(files[0])
-    write_history_csv(history.history, files[1])
-    with atomic_write(files[2], "w") as file:
-        json.dump(model.metadata, file, indent=2)
-    if history.history:
-        plots.plot_history(history.history, files[3])
-    else:
-        files.remove(files[3])
+    files = write_model_and_history(folder, model, history.history) + [folder / "samples.txt"]
     with atomic_write(folder / "samples.txt", "w") as file:
         file.write("".join(name + "\n" for name in names))
     return NamesResult(folder, model, history.history, test_loss, bigram_test_loss, names, novel, seconds, history.interrupted, files)

@@ -333,16 +333,8 @@ def _write_run_folder(folder, model, config, history, x_test, y_test, seconds, d
         "config": _config_json(config),
     }
 
-    files = [folder / "model.safetensors", folder / "history.csv", folder / "config.json", folder / "curves.png",
-             folder / "confusion_matrix.png", folder / "misclassified.png", folder / "first_layer_weights.png"]
-    model.save(files[0])
-    write_history_csv(history.history, files[1])
-    with atomic_write(files[2], "w") as file:
-        json.dump(model.metadata, file, indent=2)
-    if history.history:
-        plots.plot_history(history.history, files[3])
-    else:
-        files.remove(files[3])
+    files = write_model_and_history(folder, model, history.history)
+    files += [folder / "confusion_matrix.png", folder / "misclassified.png", folder / "first_layer_weights.png"]
     plots.plot_confusion_matrix(matrix, names, folder / "confusion_matrix.png")
     plots.plot_misclassified(x_test, y_test, predicted, names, folder / "misclassified.png")
     first = next(layer for layer in model.layers if isinstance(layer, (Dense, Conv2D)))
@@ -374,6 +366,20 @@ def saved_config(folder: str | os.PathLike) -> Optional[TrainConfig]:
         return TrainConfig(**saved)
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path}: not a numnet run configuration ({error})") from None
+
+
+def write_model_and_history(folder: Path, model: Sequential, history: dict) -> list:
+    """What every run folder holds, written and listed: model.safetensors, history.csv, config.json (the
+    model's metadata) and curves.png (when there is a history)."""
+    files = [folder / "model.safetensors", folder / "history.csv", folder / "config.json"]
+    model.save(files[0])
+    write_history_csv(history, files[1])
+    with atomic_write(files[2], "w") as file:
+        json.dump(model.metadata, file, indent=2)
+    if history:
+        files.append(folder / "curves.png")
+        plots.plot_history(history, files[3])
+    return files
 
 
 def write_history_csv(history: Dict[str, List[float]], path: str | os.PathLike) -> None:
