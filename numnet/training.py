@@ -284,9 +284,7 @@ def fit(
     chosen_metrics = choose_metrics(loss, metrics)
     x, y = check_data(model, x, y)
     if sample_weight is not None:
-        sample_weight = validation.sample_weights(sample_weight, len(x))
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight is 0 for every sample: nothing to train on")
+        sample_weight = _checked_weights(sample_weight, len(x), "train on")
     warn_if_softmax_before_cross_entropy(model, loss)
     if validation_split is not None:
         if validation_data is not None:
@@ -453,6 +451,14 @@ def _check_reduces_to_a_number(loss: Loss) -> None:
         )
 
 
+def _checked_weights(sample_weight: Any, samples: int, purpose: str) -> np.ndarray:
+    """sample_weight checked (validation.sample_weights) and not all zero: a weighted mean needs Σ wₙ > 0."""
+    weights = validation.sample_weights(sample_weight, samples)
+    if not weights.sum() > 0:
+        raise ValueError(f"sample_weight is 0 for every sample: nothing to {purpose}")
+    return weights
+
+
 def evaluate(model: Any, x: Any, y: Any, *, loss: Loss, batch_size: int = 256, metrics: Any = None,
              sample_weight: Any = None) -> Dict[str, float]:
     """Mean loss and metrics (default: accuracy for classification losses) over x, y in inference mode;
@@ -462,8 +468,6 @@ def evaluate(model: Any, x: Any, y: Any, *, loss: Loss, batch_size: int = 256, m
     chosen = choose_metrics(loss, metrics)
     x, y = check_data(model, x, y)
     if sample_weight is not None:
-        sample_weight = validation.sample_weights(sample_weight, len(x))
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight is 0 for every sample: nothing to evaluate")
+        sample_weight = _checked_weights(sample_weight, len(x), "evaluate")
     out = model.predict(x, batch_size=batch_size)
     return {"loss": loss(y, out, sample_weight), **{name: function(y, out, sample_weight=sample_weight) for name, function in chosen.items()}}
