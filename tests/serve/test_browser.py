@@ -24,7 +24,14 @@ from benchmarks.serve_latency import BROWSER_ARGS, CHROMIUM, draw_digit, wait_un
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
 
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+#: where the pages' screenshots go: a test's temporary folder, or the folder this names, as in
+#: NUMNET_SCREENSHOTS=docs/images python -m pytest tests/serve/test_browser.py (refreshing the docs' pictures)
+SCREENSHOTS = os.environ.get("NUMNET_SCREENSHOTS")
+
+
+@pytest.fixture
+def screenshots(tmp_path):
+    return Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +88,7 @@ def handwritten_two():
     return arch + [(115, 170), (85, 215), (150, 212), (205, 214)]
 
 
-def test_the_page_shows_input_probabilities_layers_and_units(server, page):
+def test_the_page_shows_input_probabilities_layers_and_units(server, page, screenshots):
     page.goto(server.url)
     page.get_by_test_id("layer-0").wait_for()
     box = page.get_by_test_id("pad").bounding_box()
@@ -104,7 +111,7 @@ def test_the_page_shows_input_probabilities_layers_and_units(server, page):
     page.get_by_test_id("layer-2").locator("canvas").click(position={"x": 3, "y": 3})  # unit 0 of the ReLU
     page.get_by_text("Incoming weights (those of layer 1, Dense").wait_for()
     assert page.get_by_test_id("unit-value").inner_text().startswith("value ")
-    page.screenshot(path=IMAGES / "serve-look-inside.png", full_page=True)
+    page.screenshot(path=screenshots / "serve-look-inside.png", full_page=True)
     page.get_by_test_id("undo").click()
     wait_until_shown(page)
 
@@ -132,7 +139,7 @@ def test_an_image_file_is_read_like_a_drawing(server, page, model_path, tmp_path
     assert page.get_by_test_id("prediction").inner_text() == expected
 
 
-def test_playground_learns_xor_within_30_seconds(server, page):
+def test_playground_learns_xor_within_30_seconds(server, page, screenshots):
     page.goto(server.url + "playground")
     page.get_by_test_id("dataset").wait_for()
     page.wait_for_function("() => document.querySelector('[data-testid=train-loss]').textContent !== '–'")
@@ -165,7 +172,7 @@ def test_playground_learns_xor_within_30_seconds(server, page):
     }""")
     blue_ish = [c[2] > c[0] for c in colours]  # class 1 (x₁·x₂ > 0) is blue: top right and bottom left
     assert blue_ish == [False, True, True, False] and boundary.bounding_box()["width"] == 320
-    page.screenshot(path=IMAGES / "serve-playground.png", full_page=True)
+    page.screenshot(path=screenshots / "serve-playground.png", full_page=True)
 
 
 def test_playground_controls_step_and_export(server, page):
@@ -184,14 +191,14 @@ def test_playground_controls_step_and_export(server, page):
     assert "Dense(4, 2, " in code and "Dense(2, 2, " in code and code.count("Tanh()") == 3
 
 
-def test_runs_page(server, page):
+def test_runs_page(server, page, screenshots):
     page.goto(server.url + "runs")
     page.get_by_test_id("run-list").get_by_text("small").wait_for()
     page.get_by_test_id("history").get_by_text("epoch").wait_for()
     page.wait_for_function("() => Array.from(document.querySelectorAll('#pictures img')).every(i => i.complete && i.naturalWidth > 0)")
     assert page.locator("#pictures img").count() == 2
     assert page.get_by_test_id("look-inside").get_attribute("href") == "/?run=small"
-    page.screenshot(path=IMAGES / "serve-runs.png", full_page=True)
+    page.screenshot(path=screenshots / "serve-runs.png", full_page=True)
 
 
 def test_no_model_offers_training(browser, tmp_path):
