@@ -181,14 +181,39 @@ def inplace_divided_step(w: np.ndarray, lr: float, numerator: np.ndarray, mean_s
     the quotient, so no temporary array is made (see ``work_array``).
 
     Formed as numerator · (lr / (√mean_square + eps)): where a weight's gradient stays 0 for long, the
-    numerator (a running mean of gradients) decays into subnormal numbers, which CPUs divide slowly
-    but multiply at full speed.
+    numerator (a running mean of gradients) decays into subnormal numbers, which some CPUs (AMD's)
+    multiply at full speed but divide slowly.
     """
     np.sqrt(mean_square, out=work)
     work += eps
     np.divide(lr, work, out=work)
     work *= numerator
     w -= work
+
+
+def inplace_flush_subnormals(a: np.ndarray, work: np.ndarray) -> None:
+    """Sets the subnormal numbers of a float array to zero, in place: a[|a| < tiny] = 0, where tiny is
+    the dtype's smallest normal number (np.finfo(a.dtype).tiny, about 1.2e-38 in float32), as a CPU
+    does in flush-to-zero mode. ``work`` is an array like a.
+
+    A running average of a gradient that stays 0 (a weight of an always-dark pixel, of a dead ReLU
+    unit) decays into subnormal numbers within a few hundred steps; CPUs multiply those through a
+    microcode assist, tens of times slower than normal numbers, and NumPy cannot switch on the CPU's
+    flush-to-zero mode. Done on the bits: a number is zero or subnormal when its exponent bits are all
+    0, so a becomes a & mask with mask all ones where the exponent is not 0, all zeros where it is.
+    """
+    integer = np.dtype(f"i{a.dtype.itemsize}")
+    bits, mask = a.view(integer), work.view(integer)
+    np.bitwise_and(bits, _exponent_bits(a.dtype), out=mask)  # e, the exponent bits: 0 or positive
+    np.negative(mask, out=mask)
+    np.right_shift(mask, 8 * a.dtype.itemsize - 1, out=mask)  # −e's sign bit copied everywhere: all ones where e > 0
+    bits &= mask
+
+
+def _exponent_bits(dtype: np.dtype) -> int:
+    """The bit mask of a float dtype's exponent field (0x7f800000 for float32)."""
+    info = np.finfo(dtype)
+    return ((1 << info.nexp) - 1) << info.nmant
 
 
 @functools.lru_cache(maxsize=16)

@@ -170,6 +170,12 @@ class Adam(Optimizer):
     Same formulas as torch.optim.Adam; the state holds m and v ("m", "v"). The bias corrections fold
     into two scalars: with cₖ = 1 − βₖᵗ, lr · m̂ / (√v̂ + ε) = (lr √c₂ / c₁) · m / (√v + ε √c₂).
 
+    Every ``flush_every``-th step the entries of m smaller than the dtype's smallest normal number
+    (about 1.2e-38 in float32) are set to 0, as a CPU in flush-to-zero mode does: where a gradient
+    stays 0, m decays through the subnormal numbers for some 150 steps, and CPUs multiply those many
+    times slower (``fastmath.inplace_flush_subnormals``). What it changes in w is far below w's
+    rounding unit.
+
     Args:
         lr: learning rate (default 1e-3).
         betas: (β₁, β₂), decay rates of the two running means (default (0.9, 0.999)).
@@ -178,6 +184,7 @@ class Adam(Optimizer):
     """
 
     slots = ("m", "v")
+    flush_every = 8
 
     def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
@@ -199,6 +206,8 @@ class Adam(Optimizer):
         m, v = self._slot(name, "m", w), self._slot(name, "v", w)
         work = fastmath.work_array(self._work, name, w)
         fastmath.inplace_moving_average(m, g, beta1, work)  # m ← β₁ m + (1 − β₁) g
+        if self.iterations % self.flush_every == 0:
+            fastmath.inplace_flush_subnormals(m, work)
         fastmath.inplace_moving_average(v, np.square(g, out=work), beta2, work)  # v ← β₂ v + (1 − β₂) g²
         t = self.iterations
         c1, c2 = 1 - beta1**t, 1 - beta2**t

@@ -177,6 +177,21 @@ def test_inplace_divided_step_with_a_subnormal_numerator():
     assert w[0] == -(m[0] / 2)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_inplace_flush_subnormals_sets_what_is_below_tiny_to_zero(dtype, order):
+    info = np.finfo(dtype)
+    special = [info.tiny, -info.tiny, info.tiny / 2, -info.tiny / 4, info.smallest_subnormal, 0.0, -0.0,
+               info.max, -info.max, np.inf, -np.inf, np.nan, 1.0, -3.5]
+    a = np.array(RNG(18).normal(size=len(special) * 3).tolist() + special, dtype=dtype).reshape(-1, len(special), order=order)
+    a.ravel(order="K")[: len(special)] = RNG(19).normal(size=len(special)) * info.tiny  # subnormals and tiny normals
+    expected = a.copy(order="K")
+    expected[np.abs(expected) < info.tiny] = 0  # the plain formula
+    work = np.empty_like(a)
+    fastmath.inplace_flush_subnormals(a, work)
+    np.testing.assert_array_equal(a, expected)  # NaN where NaN, every normal number and infinity untouched
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_lstm_gates_are_sigmoid_sigmoid_tanh_sigmoid(dtype):
     from numnet.functional import sigmoid

@@ -103,7 +103,7 @@ def test_adam_state_holds_the_running_means():
 
 def test_adam_matches_the_textbook_rule_while_a_silent_weight_decays_into_subnormals():
     # float32: the first weight gets one gradient, then zeros, so its m = 0.1·0.9ᵗ⁻¹ decays below the smallest
-    # normal float32 (~1.2e-38) after ~810 steps; the second gets a gradient every step.
+    # normal float32 (~1.2e-38) after ~810 steps, where Adam sets it to 0; the second gets a gradient every step.
     steps, lr = 1000, 0.01
     grads = np.zeros((steps, 2))
     grads[0, 0] = 1.0
@@ -112,14 +112,31 @@ def test_adam_matches_the_textbook_rule_while_a_silent_weight_decays_into_subnor
     layer.params["w"] = layer.params["w"].astype(np.float32)
     adam = Adam(lr)
     w, m, v = np.zeros(2), np.zeros(2), np.zeros(2)
+    tiny = np.finfo(np.float32).tiny
     for t, g in enumerate(grads, 1):
         layer.grads["w"] = g.astype(np.float32)
         adam.step([layer])
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g**2
         w -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
-    assert 0 < adam.state["0.w"]["m"][0] < np.finfo(np.float32).tiny  # the subnormal range was reached
+        if t % adam.flush_every == 0:  # flushed: no subnormal m survives a flushing step
+            assert not (0 < abs(adam.state["0.w"]["m"][0]) < tiny)
+    assert 0 < m[0] < tiny and adam.state["0.w"]["m"][0] == 0  # the textbook m is subnormal; Adam's was set to 0
+    assert adam.state["0.w"]["m"][1] != 0
     np.testing.assert_allclose(layer.params["w"], w, rtol=1e-4)
+
+
+def test_adam_leaves_subnormal_m_between_flushes():
+    # m is flushed on every flush_every-th step only: in between, a subnormal m is kept as computed
+    layer = Parameters([0.0])
+    layer.params["w"] = layer.params["w"].astype(np.float32)
+    adam = Adam()
+    adam.iterations = 8 * adam.flush_every  # the next step is not a flushing one
+    adam.state["0.w"] = {"m": np.array([1e-38], np.float32), "v": np.array([1.0], np.float32)}
+    layer.grads["w"] = np.zeros(1, np.float32)
+    adam.step([layer])
+    assert adam.state["0.w"]["m"][0] == np.float32(np.float32(1e-38) * np.float32(0.9))  # subnormal, kept
+    assert 0 < adam.state["0.w"]["m"][0] < np.finfo(np.float32).tiny
 
 
 def test_load_state_dict_rejects_state_of_other_optimizers():
