@@ -1,7 +1,5 @@
 """Sequential: a list of layers run forward in order and backward in reverse, and its model files.
-
-The training loop is numnet.training; ``fit`` and ``evaluate`` are its functions, bound as methods.
-"""
+The training loop is numnet.training; ``fit`` and ``evaluate`` are its functions, bound as methods."""
 
 from __future__ import annotations
 
@@ -15,6 +13,8 @@ from .errors import ModelFormatError
 from .layers.base import Layer, WeightedLayer
 from .serialization import check_loaded, read_model_file, write_model_file
 from .trace import Trace, trace as trace_passes
+
+Shape = Optional[Tuple[Optional[int], ...]]  # a per-sample shape; None (or a None axis) where unknown until data arrives
 
 
 class Sequential:
@@ -38,13 +38,7 @@ class Sequential:
         if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
             raise TypeError(f"Sequential expects a list of layers. Received: {type(layers).__name__}")
         if input_shape is not None:
-            try:
-                checked = tuple(validation.positive_int("input_shape", d) for d in input_shape)
-            except (TypeError, ValueError):
-                checked = ()
-            if not checked:
-                raise ValueError(f"input_shape must be a tuple of positive integers. Received: {input_shape!r}")
-            input_shape = checked
+            input_shape = validation.shape("input_shape", input_shape, owner="Sequential")
         self.input_shape: Optional[Tuple[int, ...]] = input_shape
         self.layers: List[Layer] = []
         #: JSON-able facts saved with the model (what it was trained on, class names, ...)
@@ -53,13 +47,16 @@ class Sequential:
         self.training = False
         #: set by a callback to end fit after the current batch or epoch
         self.stop_training = False
-        #: (number of layers, last layer, input_shape, their output shape) as of the last add
-        self._shape_after: Tuple[int, Any, Any, Any] = (0, None, input_shape, input_shape)
-        for layer in layers:
-            self.add(layer)
+        shape: Shape = input_shape
+        for layer in layers:  # each layer's output shape feeds the next check: n layers, n shapes
+            shape = self._append(layer, shape)
 
     def add(self, layer: Layer) -> None:
         """Append a layer, checking that it is one and that it fits the output of the layer before."""
+        self._append(layer, ([self.input_shape] + self.output_shapes())[-1])
+
+    def _append(self, layer: Layer, shape: Shape) -> Shape:
+        """Append ``layer`` after layers whose output has per-sample shape ``shape``; return its output shape."""
         if not isinstance(layer, Layer):
             raise TypeError(
                 f"Sequential: item {len(self.layers)} must be a numnet layer (Dense, ReLU, ...). "
@@ -69,19 +66,11 @@ class Sequential:
         if self.layers and isinstance(self.layers[-1], WeightedLayer) and init not in (None, self.layers[-1].init):
             self.layers[-1].adopt_activation(init)
         try:
-            shape = _next_shape(layer, self._last_output_shape())
+            shape = _next_shape(layer, shape)
         except ValueError as error:
             raise ValueError(f"Sequential: layer {len(self.layers)} does not fit: {error}") from None
         self.layers.append(layer)
-        self._shape_after = (len(self.layers), layer, self.input_shape, shape)
-
-    def _last_output_shape(self) -> Optional[Tuple[Optional[int], ...]]:
-        """The per-sample output shape of the layers so far, None when unknown. Kept from the last add, so
-        that adding n layers checks n shapes, not n²/2; computed afresh if the layers were changed since."""
-        length, last, input_shape, shape = self._shape_after
-        if (length, input_shape) == (len(self.layers), self.input_shape) and (not self.layers or last is self.layers[-1]):
-            return shape
-        return ([self.input_shape] + self.output_shapes())[-1]
+        return shape
 
     def train(self) -> Sequential:
         """Training mode for forward(): Dropout drops, BatchNorm uses batch statistics."""
@@ -93,22 +82,18 @@ class Sequential:
         self.training = False
         return self
 
-    def output_shapes(self) -> List[Optional[Tuple[Optional[int], ...]]]:
+    def output_shapes(self) -> List[Shape]:
         """Per-sample output shape of each layer, None where it cannot be known before data arrives."""
-        shapes: List[Optional[Tuple[Optional[int], ...]]] = []
-        shape: Optional[Tuple[Optional[int], ...]] = self.input_shape
+        shapes: List[Shape] = []
+        shape: Shape = self.input_shape
         for layer in self.layers:
-            shape = _next_shape(layer, shape)
-            shapes.append(shape)
+            shapes.append(shape := _next_shape(layer, shape))
         return shapes
 
     @property
     def dtype(self) -> np.dtype:
         """The dtype of the parameters (float32 unless the layers were created otherwise)."""
-        for layer in self.layers:
-            for param in layer.params.values():
-                return param.dtype
-        return np.dtype(np.float32)
+        return next((p.dtype for layer in self.layers for p in layer.params.values()), np.dtype(np.float32))
 
     def state_dict(self) -> Dict[str, np.ndarray]:
         """Every layer's tensors (parameters and buffers) by stable name, "<layer index>.<key>"."""
@@ -118,15 +103,7 @@ class Sequential:
         """Copy ``tensors`` (named as state_dict names them) into the layers, in place. Every tensor is
         checked first (names, shapes, dtypes, finite values), so a refused set changes nothing."""
         own = self.state_dict()
-        if set(own) != set(tensors):
-            missing, unexpected = sorted(set(own) - set(tensors)), sorted(set(tensors) - set(own))
-            raise ValueError(f"the weights do not match the architecture (missing: {missing}, unexpected: {unexpected})")
-        for name, array in own.items():
-            tensor = np.asarray(tensors[name])
-            if tensor.shape != array.shape or tensor.dtype != array.dtype:
-                raise ValueError(f"tensor {name} has shape {tensor.shape} {tensor.dtype}, expected {array.shape} {array.dtype}")
-            if not validation.all_finite(tensor):
-                raise ValueError(f"tensor {name} contains NaN or infinite values")
+        validation.matching_tensors(own, tensors)
         for index, layer in enumerate(self.layers):
             layer.check_tensors({key: np.asarray(tensors[f"{index}.{key}"]) for key in layer.state_dict()})
         for name, array in own.items():
@@ -136,22 +113,13 @@ class Sequential:
         """Copies of every parameter and buffer, as {"<layer>.<key>": array}."""
         return {name: value.copy() for name, value in self.state_dict().items()}
 
-    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
-        """Copy arrays from get_weights() back into the layers (in place)."""
-        self.load_state_dict(weights)
+    set_weights = load_state_dict  # copies arrays from get_weights() back into the layers
 
     def forward(self, x: np.ndarray, training: Optional[bool] = None) -> np.ndarray:
         """Run the layers in order (each keeps what its backward needs); ``training`` defaults to train()/eval()'s mode."""
         training = self.training if training is None else training
         for layer in self.layers:
             x = layer.forward(x, training=training)
-        return x
-
-    def _infer(self, x: np.ndarray) -> np.ndarray:
-        """forward(x, training=False), releasing each layer's cache once it ran: memory does not grow with depth."""
-        for layer in self.layers:
-            x = layer.forward(x, training=False)
-            layer.release_cache()
         return x
 
     __call__ = forward
@@ -172,15 +140,21 @@ class Sequential:
         return trace_passes(self, x, y, loss=loss)
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
-        """Outputs for x, in batches, in inference mode, keeping nothing for backward (see _infer). A
-        CrossEntropy classifier outputs logits: numnet.functional.softmax(model.predict(x)) gives probabilities."""
+        """Outputs for x, in batches, in inference mode. Each layer's cache is released once it ran, so
+        memory does not grow with depth. A CrossEntropy classifier outputs logits:
+        numnet.functional.softmax(model.predict(x)) gives probabilities."""
         x = validation.as_batch(x, self.dtype, self.input_shape)
         batch_size = validation.positive_int("batch_size", batch_size)
         if len(x) == 0:
             raise ValueError("x is empty: nothing to predict")
-        if len(x) <= batch_size:  # one batch: no list, no concatenation (single-sample latency)
-            return self._infer(x)
-        return np.concatenate([self._infer(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+        outputs = []
+        for start in range(0, len(x), batch_size):
+            batch = x[start : start + batch_size]
+            for layer in self.layers:
+                batch = layer.forward(batch, training=False)
+                layer.release_cache()
+            outputs.append(batch)
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
     def save(self, path: str | Path, metadata: Optional[Mapping[str, Any]] = None) -> None:
         """Save to a safetensors model file (atomically); reload with numnet.load(path)."""
@@ -191,13 +165,13 @@ class Sequential:
 
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
         """Print a table of the layers, their output shapes and parameter counts."""
-        rows = [("#", "Layer", "Output shape", "Params")]
-        for i, (layer, shape) in enumerate(zip(self.layers, self.output_shapes())):
-            shown = "(N, " + ", ".join(map(str, shape)) + ")" if shape is not None else "?"
-            rows.append((str(i), repr(layer), shown, f"{sum(p.size for p in layer.params.values()):,}"))
+        rows = [("#", "Layer", "Output shape", "Params")] + [
+            (str(i), repr(layer), "?" if shape is None else f"(N, {', '.join(map(str, shape))})",
+             f"{sum(p.size for p in layer.params.values()):,}")
+            for i, (layer, shape) in enumerate(zip(self.layers, self.output_shapes()))
+        ]
         widths = [max(len(row[c]) for row in rows) for c in range(4)]
-        lines = ["  ".join(cell.rjust(w) if c in (0, 3) else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths)))
-                 for row in rows]
+        lines = [f"{i:>{widths[0]}}  {name:<{widths[1]}}  {shape:<{widths[2]}}  {count:>{widths[3]}}" for i, name, shape, count in rows]
         rule = "-" * (sum(widths) + 6)
         for line in (rule, lines[0], rule, *lines[1:], rule, f"Total params: {self.count_params():,}  ({self.dtype})"):
             print_fn(line)
@@ -206,7 +180,7 @@ class Sequential:
         return "Sequential([" + ", ".join(map(repr, self.layers)) + "])"
 
 
-def _next_shape(layer: Layer, shape: Optional[Tuple[Optional[int], ...]]) -> Optional[Tuple[Optional[int], ...]]:
+def _next_shape(layer: Layer, shape: Shape) -> Shape:
     """The per-sample output shape of ``layer`` given its input's (None: unknown until data arrives)."""
     if shape is None and layer.input_shape is not None:
         shape = layer.input_shape

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 import numpy as np
 
@@ -36,6 +36,17 @@ def non_negative_int(name: str, value: Any, owner: str = "") -> int:
     if not _is_int(value) or value < 0:
         raise ValueError(f"{_prefix(owner)}{name} must be a non-negative integer. Received: {name}={value!r}")
     return int(value)
+
+
+def shape(name: str, value: Any, owner: str = "") -> tuple:
+    """``value`` as a non-empty tuple of positive ints, such as a per-sample shape (28, 28)."""
+    try:
+        dims = tuple(positive_int(name, d) for d in value)
+    except (TypeError, ValueError):
+        dims = ()
+    if not dims:
+        raise ValueError(f"{_prefix(owner)}{name} must be a tuple of positive integers. Received: {name}={value!r}")
+    return dims
 
 
 def number(
@@ -167,3 +178,17 @@ def sample_weights(value: Any, samples: int, owner: str = "", name: str = "sampl
             f"{_prefix(owner)}{name} must be finite and non-negative. Received values from {weights.min()} to {weights.max()}"
         )
     return weights
+
+
+def matching_tensors(expected: Mapping[str, np.ndarray], given: Mapping[str, Any]) -> None:
+    """Checks that ``given`` holds a finite tensor for each name of ``expected``, with its shape and
+    dtype, and nothing else (what loading weights into a model needs)."""
+    if set(expected) != set(given):
+        missing, unexpected = sorted(set(expected) - set(given)), sorted(set(given) - set(expected))
+        raise ValueError(f"the weights do not match the architecture (missing: {missing}, unexpected: {unexpected})")
+    for name, array in expected.items():
+        tensor = np.asarray(given[name])
+        if tensor.shape != array.shape or tensor.dtype != array.dtype:
+            raise ValueError(f"tensor {name} has shape {tensor.shape} {tensor.dtype}, expected {array.shape} {array.dtype}")
+        if not all_finite(tensor):
+            raise ValueError(f"tensor {name} contains NaN or infinite values")
