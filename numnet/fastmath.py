@@ -197,9 +197,9 @@ def inplace_flush_subnormals(a: np.ndarray, work: np.ndarray) -> None:
     does in flush-to-zero mode. ``work`` is an array like a.
 
     A running average of a gradient that stays 0 (a weight of an always-dark pixel, of a dead ReLU
-    unit) decays into subnormal numbers within a few hundred steps; CPUs multiply those through a
-    microcode assist, tens of times slower than normal numbers, and NumPy cannot switch on the CPU's
-    flush-to-zero mode. Done on the bits: a number is zero or subnormal when its exponent bits are all
+    unit) decays into subnormal numbers within a few hundred steps; many CPUs (Intel's) multiply those
+    through a microcode assist, tens of times slower than normal numbers, and NumPy cannot switch on
+    the CPU's flush-to-zero mode. Done on the bits: a number is zero or subnormal when its exponent bits are all
     0, so a becomes a & mask with mask all ones where the exponent is not 0, all zeros where it is.
     """
     integer = np.dtype(f"i{a.dtype.itemsize}")

@@ -72,15 +72,14 @@ class Sequential:
         self.layers.append(layer)
         return shape
 
-    def train(self) -> Sequential:
-        """Training mode for forward(): Dropout drops, BatchNorm uses batch statistics."""
-        self.training = True
+    def train(self, mode: bool = True) -> Sequential:
+        """Training mode for forward() (Dropout drops, BatchNorm uses batch statistics), or inference mode when mode=False."""
+        self.training = validation.boolean("mode", mode, owner="Sequential.train")
         return self
 
     def eval(self) -> Sequential:
-        """Inference mode for forward() (the default)."""
-        self.training = False
-        return self
+        """Inference mode for forward() (the default): train(False)."""
+        return self.train(False)
 
     def output_shapes(self) -> List[Shape]:
         """Per-sample output shape of each layer, None where it cannot be known before data arrives."""
@@ -93,7 +92,10 @@ class Sequential:
     @property
     def dtype(self) -> np.dtype:
         """The dtype of the parameters (float32 unless the layers were created otherwise)."""
-        return next((p.dtype for layer in self.layers for p in layer.params.values()), np.dtype(np.float32))
+        for layer in self.layers:
+            for param in layer.params.values():
+                return param.dtype
+        return np.dtype(np.float32)
 
     def state_dict(self) -> Dict[str, np.ndarray]:
         """Every layer's tensors (parameters and buffers) by stable name, "<layer index>.<key>"."""
@@ -127,8 +129,7 @@ class Sequential:
     def backward(self, grad: np.ndarray, input_grad: bool = True) -> Optional[np.ndarray]:
         """Run the layers' backward passes in reverse and return dL/dX (None when input_grad=False,
         which spares the first layer's dX: training never needs the gradient of the data)."""
-        for index in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[index]
+        for index, layer in reversed(list(enumerate(self.layers))):
             if index == 0 and not input_grad and hasattr(layer, "backward_params"):
                 layer.backward_params(grad)
                 return None
@@ -140,21 +141,22 @@ class Sequential:
         return trace_passes(self, x, y, loss=loss)
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
-        """Outputs for x, in batches, in inference mode. Each layer's cache is released once it ran, so
-        memory does not grow with depth. A CrossEntropy classifier outputs logits:
-        numnet.functional.softmax(model.predict(x)) gives probabilities."""
+        """Outputs for x, in batches, in inference mode, keeping nothing for backward (see _infer). A
+        CrossEntropy classifier outputs logits: numnet.functional.softmax(model.predict(x)) gives probabilities."""
         x = validation.as_batch(x, self.dtype, self.input_shape)
         batch_size = validation.positive_int("batch_size", batch_size)
         if len(x) == 0:
             raise ValueError("x is empty: nothing to predict")
-        outputs = []
-        for start in range(0, len(x), batch_size):
-            batch = x[start : start + batch_size]
-            for layer in self.layers:
-                batch = layer.forward(batch, training=False)
-                layer.release_cache()
-            outputs.append(batch)
-        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+        if len(x) <= batch_size:  # one batch: no list, no concatenation (single-sample latency)
+            return self._infer(x)
+        return np.concatenate([self._infer(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+    def _infer(self, x: np.ndarray) -> np.ndarray:
+        """forward(x, training=False), releasing each layer's cache once it ran: memory does not grow with depth."""
+        for layer in self.layers:
+            x = layer.forward(x, training=False)
+            layer.release_cache()
+        return x
 
     def save(self, path: str | Path, metadata: Optional[Mapping[str, Any]] = None) -> None:
         """Save to a safetensors model file (atomically); reload with numnet.load(path)."""
@@ -182,9 +184,8 @@ class Sequential:
 
 def _next_shape(layer: Layer, shape: Shape) -> Shape:
     """The per-sample output shape of ``layer`` given its input's (None: unknown until data arrives)."""
-    if shape is None and layer.input_shape is not None:
-        shape = layer.input_shape
-    return tuple(layer.output_shape(shape)) if shape is not None else None
+    shape = layer.input_shape if shape is None else shape
+    return None if shape is None else tuple(layer.output_shape(shape))
 
 
 def load(path: str | Path) -> Sequential:

@@ -170,11 +170,11 @@ class Adam(Optimizer):
     Same formulas as torch.optim.Adam; the state holds m and v ("m", "v"). The bias corrections fold
     into two scalars: with cₖ = 1 − βₖᵗ, lr · m̂ / (√v̂ + ε) = (lr √c₂ / c₁) · m / (√v + ε √c₂).
 
-    Every ``flush_every``-th step the entries of m smaller than the dtype's smallest normal number
-    (about 1.2e-38 in float32) are set to 0, as a CPU in flush-to-zero mode does: where a gradient
-    stays 0, m decays through the subnormal numbers for some 150 steps, and CPUs multiply those many
-    times slower (``fastmath.inplace_flush_subnormals``). What it changes in w is far below w's
-    rounding unit.
+    Every ``flush_every``-th step the entries of m smaller in size than the dtype's smallest normal
+    number (about 1.2e-38 in float32) are set to 0, as a CPU in flush-to-zero mode does: where a
+    gradient stays 0, m decays through the subnormal numbers for some 150 steps, and many CPUs
+    multiply those many times slower (``fastmath.inplace_flush_subnormals``). What it changes in w is
+    far below w's rounding unit.
 
     Args:
         lr: learning rate (default 1e-3).

@@ -248,3 +248,15 @@ def test_fit_argument_errors():
         model.fit(x, y + 5, **kwargs)
     with pytest.raises(ValueError, match=r"x must be a batch of shape \(N, features\), got \(2,\)"):
         model.predict(np.ones(2))
+
+
+def test_train_and_eval_set_the_mode_forward_uses():
+    model = Sequential([Dense(3, 4, rng=0), Dropout(0.5, rng=1)])
+    x = np.ones((64, 3), np.float32)
+    assert model.train() is model and model.training
+    assert (model.forward(x) == 0).any()  # Dropout drops in training mode
+    assert model.eval() is model and not model.training
+    np.testing.assert_array_equal(model.forward(x), model.predict(x))
+    assert model.train(True).training and not model.train(False).training
+    with pytest.raises(TypeError, match=r"Sequential.train: mode must be True or False. Received: mode='no'"):
+        model.train("no")
