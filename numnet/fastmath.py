@@ -180,9 +180,9 @@ def inplace_divided_step(w: np.ndarray, lr: float, numerator: np.ndarray, mean_s
     """w ← w − lr · numerator / (√mean_square + eps), in place, with ``work`` (an array like w) for
     the quotient, so no temporary array is made (see ``work_array``).
 
-    Formed as numerator · (lr / (√mean_square + eps)): where a weight's gradient stays 0 for long, the
-    numerator (a running mean of gradients) decays into subnormal numbers, which some CPUs (AMD's)
-    multiply at full speed but divide slowly.
+    Formed as numerator · (lr / (√mean_square + eps)): the numerator, a running mean of gradients, may
+    hold subnormal numbers (see ``inplace_flush_subnormals``), which some CPUs multiply at full speed
+    but divide slowly.
     """
     np.sqrt(mean_square, out=work)
     work += eps
@@ -192,15 +192,16 @@ def inplace_divided_step(w: np.ndarray, lr: float, numerator: np.ndarray, mean_s
 
 
 def inplace_flush_subnormals(a: np.ndarray, work: np.ndarray) -> None:
-    """Sets the subnormal numbers of a float array to zero, in place: a[|a| < tiny] = 0, where tiny is
-    the dtype's smallest normal number (np.finfo(a.dtype).tiny, about 1.2e-38 in float32), as a CPU
-    does in flush-to-zero mode. ``work`` is an array like a.
+    """Sets the subnormal numbers of a float array to +0, in place: a[|a| < tiny] = 0, where tiny is
+    the dtype's smallest normal number (np.finfo(a.dtype).tiny, about 1.2e-38 in float32), much as a
+    CPU does in flush-to-zero mode. ``work`` is an array like a.
 
     A running average of a gradient that stays 0 (a weight of an always-dark pixel, of a dead ReLU
-    unit) decays into subnormal numbers within a few hundred steps; many CPUs (Intel's) multiply those
-    through a microcode assist, tens of times slower than normal numbers, and NumPy cannot switch on
-    the CPU's flush-to-zero mode. Done on the bits: a number is zero or subnormal when its exponent bits are all
-    0, so a becomes a & mask with mask all ones where the exponent is not 0, all zeros where it is.
+    unit) decays into the subnormal numbers, and stays there: near the smallest subnormal, β · a
+    rounds back to a. Many CPUs multiply subnormal numbers through a microcode assist, many times
+    slower than normal ones, and NumPy cannot switch on the CPU's flush-to-zero mode. Done on the
+    bits: a number is zero or subnormal when its exponent bits are all 0, so a becomes a & mask with
+    mask all ones where the exponent is not 0, all zeros where it is.
     """
     integer = np.dtype(f"i{a.dtype.itemsize}")
     bits, mask = a.view(integer), work.view(integer)

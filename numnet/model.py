@@ -1,4 +1,5 @@
 """Sequential: a list of layers run forward in order and backward in reverse, and its model files.
+
 The training loop is numnet.training; ``fit`` and ``evaluate`` are its functions, bound as methods."""
 
 from __future__ import annotations
@@ -37,9 +38,8 @@ class Sequential:
     def __init__(self, layers: Iterable[Layer], input_shape: Optional[Iterable[int]] = None) -> None:
         if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
             raise TypeError(f"Sequential expects a list of layers. Received: {type(layers).__name__}")
-        if input_shape is not None:
-            input_shape = validation.shape("input_shape", input_shape, owner="Sequential")
-        self.input_shape: Optional[Tuple[int, ...]] = input_shape
+        self.input_shape: Optional[Tuple[int, ...]] = (
+            None if input_shape is None else validation.shape("input_shape", input_shape, owner="Sequential"))
         self.layers: List[Layer] = []
         #: JSON-able facts saved with the model (what it was trained on, class names, ...)
         self.metadata: Dict[str, Any] = {}
@@ -47,7 +47,7 @@ class Sequential:
         self.training = False
         #: set by a callback to end fit after the current batch or epoch
         self.stop_training = False
-        shape: Shape = input_shape
+        shape: Shape = self.input_shape
         for layer in layers:  # each layer's output shape feeds the next check: n layers, n shapes
             shape = self._append(layer, shape)
 
@@ -65,10 +65,7 @@ class Sequential:
         init = initializers.for_activation(type(layer).__name__)
         if self.layers and isinstance(self.layers[-1], WeightedLayer) and init not in (None, self.layers[-1].init):
             self.layers[-1].adopt_activation(init)
-        try:
-            shape = _next_shape(layer, shape)
-        except ValueError as error:
-            raise ValueError(f"Sequential: layer {len(self.layers)} does not fit: {error}") from None
+        shape = _next_shape(len(self.layers), layer, shape)
         self.layers.append(layer)
         return shape
 
@@ -85,8 +82,8 @@ class Sequential:
         """Per-sample output shape of each layer, None where it cannot be known before data arrives."""
         shapes: List[Shape] = []
         shape: Shape = self.input_shape
-        for layer in self.layers:
-            shapes.append(shape := _next_shape(layer, shape))
+        for index, layer in enumerate(self.layers):
+            shapes.append(shape := _next_shape(index, layer, shape))
         return shapes
 
     @property
@@ -115,7 +112,9 @@ class Sequential:
         """Copies of every parameter and buffer, as {"<layer>.<key>": array}."""
         return {name: value.copy() for name, value in self.state_dict().items()}
 
-    set_weights = load_state_dict  # copies arrays from get_weights() back into the layers
+    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
+        """Copy arrays from get_weights() back into the layers (in place)."""
+        self.load_state_dict(weights)
 
     def forward(self, x: np.ndarray, training: Optional[bool] = None) -> np.ndarray:
         """Run the layers in order (each keeps what its backward needs); ``training`` defaults to train()/eval()'s mode."""
@@ -182,10 +181,13 @@ class Sequential:
         return "Sequential([" + ", ".join(map(repr, self.layers)) + "])"
 
 
-def _next_shape(layer: Layer, shape: Shape) -> Shape:
-    """The per-sample output shape of ``layer`` given its input's (None: unknown until data arrives)."""
+def _next_shape(index: int, layer: Layer, shape: Shape) -> Shape:
+    """The per-sample output shape of ``layer``, layer ``index``, given its input's (None: unknown until data arrives)."""
     shape = layer.input_shape if shape is None else shape
-    return None if shape is None else tuple(layer.output_shape(shape))
+    try:
+        return None if shape is None else tuple(layer.output_shape(shape))
+    except ValueError as error:
+        raise ValueError(f"Sequential: layer {index} does not fit: {error}") from None
 
 
 def load(path: str | Path) -> Sequential:

@@ -52,7 +52,7 @@ class Optimizer:
                 slots = state.get(name)
                 if slots:
                     for slot, value in slots.items():
-                        self._check_state_shape(name, slot, value, param)
+                        self._check_state(name, slot, value, param)
                 named.append((name, param, grad))
         self.iterations += 1
         for name, param, grad in named:
@@ -68,11 +68,11 @@ class Optimizer:
             slots[slot] = np.zeros_like(param)
         return slots[slot]
 
-    def _check_state_shape(self, name: str, slot: str, value: np.ndarray, param: np.ndarray) -> None:
-        if value.shape != param.shape:
+    def _check_state(self, name: str, slot: str, value: np.ndarray, param: np.ndarray) -> None:
+        if value.shape != param.shape or value.dtype != param.dtype:
             raise RuntimeError(
-                f"{self!r}: its state {slot!r} for parameter {name} has shape {value.shape}, but the "
-                f"parameter has shape {param.shape}; was this state loaded from another model?"
+                f"{self!r}: its state {slot!r} for parameter {name} has shape {value.shape} {value.dtype}, but the "
+                f"parameter has shape {param.shape} {param.dtype}; was this state loaded from another model?"
             )
 
     def state_dict(self) -> Dict[str, Any]:
@@ -170,11 +170,12 @@ class Adam(Optimizer):
     Same formulas as torch.optim.Adam; the state holds m and v ("m", "v"). The bias corrections fold
     into two scalars: with cₖ = 1 − βₖᵗ, lr · m̂ / (√v̂ + ε) = (lr √c₂ / c₁) · m / (√v + ε √c₂).
 
-    Every ``flush_every``-th step the entries of m smaller in size than the dtype's smallest normal
-    number (about 1.2e-38 in float32) are set to 0, as a CPU in flush-to-zero mode does: where a
-    gradient stays 0, m decays through the subnormal numbers for some 150 steps, and many CPUs
-    multiply those many times slower (``fastmath.inplace_flush_subnormals``). What it changes in w is
-    far below w's rounding unit.
+    Every ``flush_every``-th step the entries of m and v smaller in size than the dtype's smallest
+    normal number, tiny (about 1.2e-38 in float32), are set to 0, much as a CPU in flush-to-zero mode
+    does: where a gradient stays 0, m and v decay into the subnormal numbers and stay there, and many
+    CPUs multiply those many times slower (``fastmath.inplace_flush_subnormals``). With ε > 0 this
+    moves w by less than about lr · tiny / ε per step (1e-33 with the defaults), far below w's
+    rounding unit.
 
     Args:
         lr: learning rate (default 1e-3).
@@ -184,7 +185,7 @@ class Adam(Optimizer):
     """
 
     slots = ("m", "v")
-    flush_every = 8
+    flush_every = 8  # a subnormal moment lives at most 7 steps; the flush's four passes run on one step in 8
 
     def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
@@ -206,9 +207,10 @@ class Adam(Optimizer):
         m, v = self._slot(name, "m", w), self._slot(name, "v", w)
         work = fastmath.work_array(self._work, name, w)
         fastmath.inplace_moving_average(m, g, beta1, work)  # m ← β₁ m + (1 − β₁) g
+        fastmath.inplace_moving_average(v, np.square(g, out=work), beta2, work)  # v ← β₂ v + (1 − β₂) g²
         if self.iterations % self.flush_every == 0:
             fastmath.inplace_flush_subnormals(m, work)
-        fastmath.inplace_moving_average(v, np.square(g, out=work), beta2, work)  # v ← β₂ v + (1 − β₂) g²
+            fastmath.inplace_flush_subnormals(v, work)
         t = self.iterations
         c1, c2 = 1 - beta1**t, 1 - beta2**t
         # w ← w − lr · m̂ / (√v̂ + ε), as w ← w − (lr √c₂ / c₁) · m / (√v + ε √c₂);

@@ -282,10 +282,28 @@ def fit(
     CallbackList(user_callbacks)  # checks them before any work
     _check_reduces_to_a_number(loss)
     chosen_metrics = choose_metrics(loss, metrics)
-    x, y, sample_weight, validation_data = _training_data(model, loss, x, y, sample_weight, validation_data, validation_split)
+    x, y = check_data(model, x, y)
+    if sample_weight is not None:
+        sample_weight = _checked_weights(sample_weight, len(x), "train on")
     warn_if_softmax_before_cross_entropy(model, loss)
+    if validation_split is not None:
+        if validation_data is not None:
+            raise ValueError("pass either validation_data or validation_split, not both")
+        (x, y), validation_data = split_validation(x, y, validation_split)
+        warn_if_one_class_held_out(loss, y, validation_data[1], validation_split)
+        if sample_weight is not None:
+            sample_weight, weight_val = sample_weight[: len(x)], sample_weight[len(x) :]
+            validation_data = (*validation_data, weight_val)
     if batch_size > len(x):
         raise ValueError(f"batch_size must be at most the number of samples ({len(x)}). Received: batch_size={batch_size}")
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a pair (x_val, y_val) or a triple (x_val, y_val, sample_weight_val)")
+        x_val, y_val = check_data(model, validation_data[0], validation_data[1], name="validation x")
+        weight_val = None
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            weight_val = validation.sample_weights(validation_data[2], len(x_val), name="the validation sample_weight")
+        validation_data = (x_val, y_val, weight_val)
 
     order_rng = np.random.default_rng(seed)
     history = History()
@@ -322,32 +340,6 @@ def fit(
     if history.interrupted:
         _report_interrupt(state, len(batches), checkpoint_dir)
     return history
-
-
-def _training_data(model: Any, loss: Loss, x: Any, y: Any, sample_weight: Any, validation_data: Any,
-                   validation_split: Optional[float]) -> tuple:
-    """fit's data, checked once: (x, y, sample_weight or None, (x_val, y_val, weight_val) or None),
-    with the validation rows split off x when validation_split is given."""
-    x, y = check_data(model, x, y)
-    if sample_weight is not None:
-        sample_weight = _checked_weights(sample_weight, len(x), "train on")
-    if validation_split is not None:
-        if validation_data is not None:
-            raise ValueError("pass either validation_data or validation_split, not both")
-        (x, y), validation_data = split_validation(x, y, validation_split)
-        warn_if_one_class_held_out(loss, y, validation_data[1], validation_split)
-        if sample_weight is not None:
-            sample_weight, weight_val = sample_weight[: len(x)], sample_weight[len(x) :]
-            validation_data = (*validation_data, weight_val)
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data must be a pair (x_val, y_val) or a triple (x_val, y_val, sample_weight_val)")
-        x_val, y_val = check_data(model, validation_data[0], validation_data[1], name="validation x")
-        weight_val = None
-        if len(validation_data) == 3 and validation_data[2] is not None:
-            weight_val = validation.sample_weights(validation_data[2], len(x_val), name="the validation sample_weight")
-        validation_data = (x_val, y_val, weight_val)
-    return x, y, sample_weight, validation_data
 
 
 def _run_epochs(model: Any, x: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray], loss: Loss,

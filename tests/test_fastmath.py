@@ -178,18 +178,22 @@ def test_inplace_divided_step_with_a_subnormal_numerator():
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-@pytest.mark.parametrize("order", ["C", "F"])
-def test_inplace_flush_subnormals_sets_what_is_below_tiny_to_zero(dtype, order):
+@pytest.mark.parametrize("layout", ["C", "F", "every other column"])
+def test_inplace_flush_subnormals_sets_what_is_below_tiny_to_zero(dtype, layout):
     info = np.finfo(dtype)
     special = [info.tiny, -info.tiny, info.tiny / 2, -info.tiny / 4, info.smallest_subnormal, 0.0, -0.0,
                info.max, -info.max, np.inf, -np.inf, np.nan, 1.0, -3.5]
-    a = np.array(RNG(18).normal(size=len(special) * 3).tolist() + special, dtype=dtype).reshape(-1, len(special), order=order)
-    a.ravel(order="K")[: len(special)] = RNG(19).normal(size=len(special)) * info.tiny  # subnormals and tiny normals
-    expected = a.copy(order="K")
+    values = np.array(RNG(18).normal(size=len(special) * 3).tolist() + special, dtype=dtype)
+    values[: len(special)] *= info.tiny  # subnormals and small normals of both signs
+    a = values.reshape(-1, len(special), order="F" if layout == "F" else "C")
+    if layout == "every other column":
+        a = np.repeat(a, 2, axis=1)[:, ::2]
+    assert ((a != 0) & (np.abs(a) < info.tiny)).sum() >= 5  # subnormals of both signs to flush
+    expected = a.copy()
     expected[np.abs(expected) < info.tiny] = 0  # the plain formula
-    work = np.empty_like(a)
-    fastmath.inplace_flush_subnormals(a, work)
+    fastmath.inplace_flush_subnormals(a, np.empty_like(a))
     np.testing.assert_array_equal(a, expected)  # NaN where NaN, every normal number and infinity untouched
+    assert not np.signbit(a[a == 0]).any()  # every zero, −0 included, is +0
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -207,7 +207,8 @@ def test_building_n_layers_checks_n_shapes(monkeypatch):
     monkeypatch.setattr(CountingReLU, "calls", 0)
     model = Sequential([Dense(3, 4)] + [CountingReLU() for _ in range(500)])
     assert CountingReLU.calls == 500
-    model.add(CountingReLU())  # add works from the layers as they are now: every shape once more
+    model.add(CountingReLU())  # add checks against the layers as they are now, every shape once more: building
+    # a model by n calls of add costs n²/2 shape checks, which is accepted for the sake of always-current checks
     assert CountingReLU.calls == 500 + 501
 
 
@@ -218,7 +219,7 @@ def test_add_checks_against_layers_changed_by_hand():
         model.add(Dense(4, 2))
     model.add(Dense(6, 2))
     model.input_shape = (5,)  # a new input shape: the first layer no longer fits
-    with pytest.raises(ValueError, match=r"^Dense\(in_features=3, out_features=4\): expects 3 features per sample, but the layer before it outputs shape \(5,\)"):
+    with pytest.raises(ValueError, match=r"layer 0 does not fit: Dense\(in_features=3, out_features=4\): expects 3 features per sample, but the layer before it outputs shape \(5,\)"):
         model.add(ReLU())
     assert len(model.layers) == 4
 
@@ -260,3 +261,10 @@ def test_train_and_eval_set_the_mode_forward_uses():
     assert model.train(True).training and not model.train(False).training
     with pytest.raises(TypeError, match=r"Sequential.train: mode must be True or False. Received: mode='no'"):
         model.train("no")
+
+
+def test_input_shape_must_be_positive_integers():
+    for bad in [(0,), (), (28, -1), (2.5,), "28", 7]:
+        with pytest.raises(ValueError, match=r"^Sequential: input_shape must be a tuple of positive integers. Received: input_shape="):
+            Sequential([Dense(3, 4)], input_shape=bad)
+    assert Sequential([Flatten(), Dense(784, 2)], input_shape=[28, np.int64(28)]).input_shape == (28, 28)

@@ -8,8 +8,8 @@ from numnet.optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 class Parameters:
     """A stand-in layer holding one parameter and its gradient."""
 
-    def __init__(self, value):
-        self.params = {"w": np.array(value, dtype=np.float64)}
+    def __init__(self, value, dtype=np.float64):
+        self.params = {"w": np.array(value, dtype=dtype)}
         self.grads = {"w": np.zeros_like(self.params["w"])}
 
 
@@ -119,11 +119,48 @@ def test_adam_matches_the_textbook_rule_while_a_silent_weight_decays_into_subnor
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g**2
         w -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
-        if t % adam.flush_every == 0:  # flushed: no subnormal m survives a flushing step
+        if t % adam.flush_every == 0:  # flushed: no subnormal m or v survives a flushing step
             assert not (0 < abs(adam.state["0.w"]["m"][0]) < tiny)
     assert 0 < m[0] < tiny and adam.state["0.w"]["m"][0] == 0  # the textbook m is subnormal; Adam's was set to 0
     assert adam.state["0.w"]["m"][1] != 0
     np.testing.assert_allclose(layer.params["w"], w, rtol=1e-4)
+
+
+@pytest.mark.parametrize("make", [lambda: Adam(0.01), lambda: AdamW(0.01, weight_decay=0.1)])
+def test_adam_resumed_across_flushes_is_exact(make):
+    # the flush depends on the step count, which the state carries: a run resumed from a state_dict taken
+    # between two flushes ends on the same weights, bit for bit, as the run that never stopped
+    grads = np.zeros((60, 4), np.float32)
+    grads[26, :2] = [1e-38, 1e-19]  # at step 27 only: the first weight's m and the second's v are subnormal at once
+    grads[:, 2:] = np.random.default_rng(3).normal(size=(60, 2)).astype(np.float32)
+    tiny = np.finfo(np.float32).tiny
+
+    def run(optimizer, layer, rows):
+        for g in rows:
+            layer.grads["w"] = g.copy()
+            optimizer.step([layer])
+
+    whole, whole_layer = make(), Parameters(np.zeros(4), np.float32)
+    run(whole, whole_layer, grads)
+    first, first_layer = make(), Parameters(np.zeros(4), np.float32)
+    run(first, first_layer, grads[:29])
+    assert 0 < first.state["0.w"]["m"][0] < tiny and 0 < first.state["0.w"]["v"][1] < tiny  # between two flushes
+    resumed, resumed_layer = make(), Parameters(first_layer.params["w"].copy(), np.float32)
+    resumed.load_state_dict(first.state_dict())
+    run(resumed, resumed_layer, grads[29:])
+    np.testing.assert_array_equal(resumed_layer.params["w"], whole_layer.params["w"])
+    for slot in ("m", "v"):
+        np.testing.assert_array_equal(resumed.state["0.w"][slot], whole.state["0.w"][slot])
+
+
+def test_adam_flushes_subnormal_v_too():
+    layer = Parameters(np.zeros(1), np.float32)
+    adam = Adam()
+    adam.iterations = adam.flush_every - 1  # the next step flushes
+    adam.state["0.w"] = {"m": np.array([1e-39], np.float32), "v": np.array([1e-39], np.float32)}
+    layer.grads["w"] = np.zeros(1, np.float32)
+    adam.step([layer])
+    assert adam.state["0.w"]["m"][0] == 0 and adam.state["0.w"]["v"][0] == 0
 
 
 def test_adam_leaves_subnormal_m_between_flushes():
@@ -161,10 +198,16 @@ def test_state_of_another_shape_fails_clearly_before_anything_changes(optimizer,
     optimizer.step([first, second])
     before = first.params["w"].copy()
     bigger = Parameters([1.0, 2.0, 3.0])
-    with pytest.raises(RuntimeError, match=rf"state '{slot}' for parameter 1.w has shape \(2,\), but the parameter has shape \(3,\)"):
+    with pytest.raises(RuntimeError, match=rf"state '{slot}' for parameter 1.w has shape \(2,\) float64, but the parameter has shape \(3,\) float64"):
         optimizer.step([first, bigger])
     np.testing.assert_array_equal(first.params["w"], before)  # the layer before the bad state was not updated
     assert optimizer.iterations == 1
+    narrower = Parameters([1.0, 2.0])
+    narrower.params["w"] = narrower.params["w"].astype(np.float32)
+    narrower.grads["w"] = narrower.grads["w"].astype(np.float32)
+    with pytest.raises(RuntimeError, match=rf"state '{slot}' for parameter 1.w has shape \(2,\) float64, but the parameter has shape \(2,\) float32"):
+        optimizer.step([first, narrower])
+    np.testing.assert_array_equal(first.params["w"], before)
 
 
 TORCH_CASES = [

@@ -146,8 +146,9 @@ def test_no_warning_for_logits_or_for_softmax_with_other_losses():
 def test_validation_split_of_sorted_labels_warns():
     x, y = blobs(40)
     order = np.argsort(y, kind="stable")
-    with pytest.warns(UserWarning, match=r"validation_split=0.2 holds out the last 8 rows, and all their targets are class 2: the data look sorted"):
+    with pytest.warns(UserWarning, match=r"validation_split=0.2 holds out the last 8 rows, and all their targets are class 2: the data look sorted") as caught:
         mlp().fit(x[order], y[order], loss=CrossEntropy(), optimizer=SGD(0.1), epochs=1, verbose=0, validation_split=0.2)
+    assert caught[0].filename == __file__  # the warning points at the user's fit call, not inside numnet
     binary = (y == 0).astype(np.float64)[:, None]
     sorted_binary = np.argsort(binary[:, 0], kind="stable")
     model = Sequential([Dense(2, 1, rng=0, dtype=np.float64)])
