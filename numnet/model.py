@@ -1,6 +1,7 @@
 """Sequential: a list of layers run forward in order and backward in reverse, and its model files.
 
-The training loop is numnet.training; ``fit`` and ``evaluate`` are its functions, bound as methods."""
+The training loop is numnet.training; ``fit`` and ``evaluate`` are its functions, bound as methods.
+"""
 
 from __future__ import annotations
 
