@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterator, List, Optional, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import validation
 from .losses import Loss
 
 
@@ -142,12 +143,7 @@ class Trace:
 def _as_batch(model: Any, x: ArrayLike) -> np.ndarray:
     """x as a batch in the parameters' dtype; a single sample (a feature vector, or one input of
     the model's input_shape) gets its batch axis."""
-    try:
-        x = np.asarray(x)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"trace: x must be an array of numbers. Received: {type(x).__name__}") from error
-    if x.dtype.kind not in "fiub":
-        raise TypeError(f"trace: x must be an array of numbers. Received dtype {x.dtype}")
+    x = validation.numeric_array("x", x, owner="trace")
     input_shape = getattr(model, "input_shape", None)
     if x.ndim == 1 or (input_shape is not None and x.shape == tuple(input_shape)):
         x = x[None]

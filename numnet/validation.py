@@ -130,15 +130,21 @@ def as_array(x: Any, owner: object) -> np.ndarray:
     return x
 
 
+def numeric_array(name: str, value: Any, owner: str = "") -> np.ndarray:
+    """``value`` as a NumPy array of numbers (floats, integers or booleans), not yet cast."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{_prefix(owner)}{name} must be an array of numbers. Received: {type(value).__name__}") from error
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"{_prefix(owner)}{name} must be an array of numbers. Received dtype {array.dtype}")
+    return array
+
+
 def as_batch(x: Any, dtype: np.dtype, input_shape: Optional[tuple] = None, name: str = "x") -> np.ndarray:
     """``x`` cast once, at a model's boundary, to ``dtype``: a batch (N, ...) of finite numbers whose
     per-sample shape is ``input_shape`` when that is known."""
-    try:
-        x = np.asarray(x)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be an array of numbers. Received: {type(x).__name__}") from error
-    if x.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must be an array of numbers. Received dtype {x.dtype}")
+    x = numeric_array(name, x)
     if x.ndim < 2:
         raise ValueError(f"{name} must be a batch of shape (N, features), got {x.shape}; for one sample use x[None]")
     if input_shape is not None and x.shape[1:] != tuple(input_shape):
@@ -164,12 +170,7 @@ def all_finite(x: np.ndarray) -> bool:
 
 def sample_weights(value: Any, samples: int, owner: str = "", name: str = "sample_weight") -> np.ndarray:
     """``value`` as a float64 vector of ``samples`` finite, non-negative weights, one per sample."""
-    try:
-        weights = np.asarray(value)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{_prefix(owner)}{name} must be an array of numbers. Received: {type(value).__name__}") from error
-    if weights.dtype.kind not in "fiub":
-        raise TypeError(f"{_prefix(owner)}{name} must be an array of numbers. Received dtype {weights.dtype}")
+    weights = numeric_array(name, value, owner)
     if weights.shape != (samples,):
         raise ValueError(f"{_prefix(owner)}{name} must hold one weight per sample, shape ({samples},). Received shape {weights.shape}")
     weights = weights.astype(np.float64)
