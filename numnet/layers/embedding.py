@@ -23,7 +23,23 @@ def scatter_add_rows(shape: Tuple[int, ...], indices: np.ndarray, rows: np.ndarr
     return out
 
 
-class Embedding(Layer):
+class _VectorTable(Layer):
+    """A layer whose one parameter is a table W (rows, dim) of learned vectors, starting as N(0, 1)."""
+
+    def __init__(self, rows: int, dim: int, rng: Union[None, int, np.random.Generator], dtype: DTypeLike, owner: str) -> None:
+        super().__init__()
+        self.dim = positive_int("dim", dim, owner=owner)
+        dtype = float_dtype(owner, dtype)
+        weight = initializers.as_generator(rng).standard_normal((rows, self.dim)).astype(dtype)
+        self.params = {"weight": weight}
+        self.grads = {"weight": np.zeros_like(weight)}
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self.params["weight"]
+
+
+class Embedding(_VectorTable):
     """A lookup table of learned vectors: token index i -> row i of W.
 
     Forward:  Y[n, t] = W[X[n, t]]
@@ -52,17 +68,8 @@ class Embedding(Layer):
     input_shape = (None,)
 
     def __init__(self, num_embeddings: int, dim: int, *, rng: Union[None, int, np.random.Generator] = None, dtype: DTypeLike = np.float32) -> None:
-        super().__init__()
         self.num_embeddings = positive_int("num_embeddings", num_embeddings, owner="Embedding")
-        self.dim = positive_int("dim", dim, owner="Embedding")
-        dtype = float_dtype("Embedding", dtype)
-        weight = initializers.as_generator(rng).standard_normal((self.num_embeddings, self.dim)).astype(dtype)
-        self.params = {"weight": weight}
-        self.grads = {"weight": np.zeros_like(weight)}
-
-    @property
-    def weight(self) -> np.ndarray:
-        return self.params["weight"]
+        super().__init__(self.num_embeddings, dim, rng, dtype, owner="Embedding")
 
     def output_shape(self, input_shape: Tuple[Optional[int], ...]) -> Tuple[Optional[int], ...]:
         if len(input_shape) != 1:
@@ -107,7 +114,7 @@ class Embedding(Layer):
         return {"weight": (num_embeddings, positive_int("dim", config.get("dim"), owner="Embedding"))}
 
 
-class PositionalEmbedding(Layer):
+class PositionalEmbedding(_VectorTable):
     """Learned positional embeddings: adds a learned vector for each position t to every sequence.
 
     Forward:  Y[n, t] = X[n, t] + P[t]           (P = weight, its first T rows used)
@@ -125,17 +132,8 @@ class PositionalEmbedding(Layer):
     """
 
     def __init__(self, max_len: int, dim: int, *, rng: Union[None, int, np.random.Generator] = None, dtype: DTypeLike = np.float32) -> None:
-        super().__init__()
         self.max_len = positive_int("max_len", max_len, owner="PositionalEmbedding")
-        self.dim = positive_int("dim", dim, owner="PositionalEmbedding")
-        dtype = float_dtype("PositionalEmbedding", dtype)
-        weight = initializers.as_generator(rng).standard_normal((self.max_len, self.dim)).astype(dtype)
-        self.params = {"weight": weight}
-        self.grads = {"weight": np.zeros_like(weight)}
-
-    @property
-    def weight(self) -> np.ndarray:
-        return self.params["weight"]
+        super().__init__(self.max_len, dim, rng, dtype, owner="PositionalEmbedding")
 
     def output_shape(self, input_shape: Tuple[Optional[int], ...]) -> Tuple[Optional[int], ...]:
         steps = input_shape[0] if len(input_shape) == 2 else None
