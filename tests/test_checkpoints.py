@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -243,17 +244,27 @@ def loop_model_and_optimizer():
 @pytest.mark.slow
 def test_random_sigkills_never_leave_an_unloadable_checkpoint_and_the_run_ends_as_an_uninterrupted_one(tmp_path, subprocess_env):
     """At least 20 SIGKILLs at random moments: after a random batch, inside one of the next two checkpoint
-    writes (its data written, before the rename), or from outside after a random delay, which lands anywhere.
+    writes (its data written, before the rename), or from outside after a random delay within half the time the rest
+    of the run takes, which lands anywhere in its first half.
     After each, the checkpoint must load; resumed again and again, the run must end with the weights of a
     run never interrupted, bit for bit."""
     env = {**subprocess_env, "EPOCHS": str(KILL_LOOP_EPOCHS)}
-    straight = run(tmp_path, tmp_path / "straight", tmp_path / "straight.safetensors", env)
-    assert straight.returncode == 0, straight.stderr
     script, checkpoints, final = tmp_path / "training_run.py", tmp_path / "checkpoints", tmp_path / "final.safetensors"
+    script.write_text(TRAINING_RUN)
+    straight = subprocess.Popen([sys.executable, str(script), str(tmp_path / "straight"), str(tmp_path / "straight.safetensors")],
+                                env={**env, "SAY_READY": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert straight.stdout.readline() == "ready\n"
+    started = time.perf_counter()
+    _, err = straight.communicate(timeout=300)
+    assert straight.returncode == 0, err
+    # an outside kill waits at most half as long as the batches left take, so that it lands inside the run
+    seconds_per_batch = (time.perf_counter() - started) / (KILL_LOOP_EPOCHS * BATCHES_PER_EPOCH)
     rng = np.random.default_rng(2024)
     kills, unloadable, epochs_seen, position = [], 0, [], 1  # position: the epoch a resumed run starts
     for attempt in range(30):
         remaining = (KILL_LOOP_EPOCHS - position + 1) * BATCHES_PER_EPOCH
+        if remaining == 0:  # a kill landed after the last epoch's checkpoint: only the final save is left
+            break
         how = ["batch", "write", "outside"][attempt % 3] if remaining > 2 * BATCHES_PER_EPOCH else "batch"
         child_env = dict(env)
         if how == "batch":  # within the next epoch and a half: most kills lose the epoch under way
@@ -269,12 +280,12 @@ def test_random_sigkills_never_leave_an_unloadable_checkpoint_and_the_run_ends_a
         if how == "outside":
             assert child.stdout.readline() == "ready\n"
             try:
-                child.wait(timeout=float(rng.uniform(0, 0.5)))
+                child.wait(timeout=float(rng.uniform(0, remaining * seconds_per_batch / 2)))
             except subprocess.TimeoutExpired:
                 child.kill()
         _, err = child.communicate(timeout=300)
         if child.returncode == 0:
-            break  # an outside kill came too late: the run has ended
+            break  # the run has ended before an outside kill
         assert child.returncode == -signal.SIGKILL, err
         kills.append(how)
         if checkpoint_path(checkpoints).exists():
@@ -286,7 +297,7 @@ def test_random_sigkills_never_leave_an_unloadable_checkpoint_and_the_run_ends_a
                 continue
             position = state["epoch"]
             epochs_seen.append(position)
-    else:
+    if not final.exists():
         done = subprocess.run([sys.executable, str(script), str(checkpoints), str(final)], env=env, capture_output=True,
                               text=True, timeout=300)
         assert done.returncode == 0, done.stderr
